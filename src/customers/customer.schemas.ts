@@ -1,0 +1,205 @@
+import { isValidPhoneNumber } from 'libphonenumber-js';
+import { z } from 'zod';
+import { isCountryCode, isCurrencyCode, isTimeZone } from '../lib/iso';
+import { ListEnvelope, PaginationQuery } from '../http/pagination';
+
+// Create and update share these field rules. On create, null means "not set"; on update, null
+// clears the field.
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const Tag = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s,]+$/, 'a tag has no spaces or commas')
+  .meta({ example: 'vip' });
+
+export const MetadataValue = z.union([z.string().max(500), z.number(), z.boolean(), z.null()]);
+export const Metadata = z
+  .record(z.string().min(1).max(40), MetadataValue)
+  .refine((value) => Object.keys(value).length <= 50, 'metadata holds at most 50 keys')
+  .meta({
+    description:
+      'Your own key-value data. On update keys are merged one by one and a key set to null is removed.',
+    example: { plan: 'pro', seats: 5 },
+  });
+
+export const Address = z
+  .strictObject({
+    line1: text(200).nullish(),
+    line2: text(200).nullish(),
+    city: text(100).nullish(),
+    state: text(100).nullish(),
+    postal_code: text(20).nullish(),
+    country: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine(isCountryCode, 'expected an ISO 3166-1 alpha-2 country code such as "US"')
+      .nullish(),
+  })
+  .meta({ id: 'Address' });
+
+const Email = z.string().trim().max(320).pipe(z.email('expected an email address'));
+const Phone = z
+  .string()
+  .trim()
+  .refine(
+    (value) => /^\+[1-9]\d{1,14}$/.test(value) && isValidPhoneNumber(value),
+    'expected a valid phone number in E.164 format such as "+14155550123"',
+  );
+const Currency = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .refine(isCurrencyCode, 'expected an ISO 4217 currency code such as "USD"');
+const TimeZone = z.string().trim().refine(isTimeZone, 'expected an IANA time zone name such as "Europe/Paris"');
+export const ExternalId = text(255).meta({ example: 'user_123' });
+export const ExternalSource = text(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+  .meta({ example: 'shopify' });
+
+const profileFields = {
+  email: Email.nullish(),
+  phone: Phone.nullish(),
+  name: text(256).nullish(),
+  tags: z.array(Tag).max(100).nullish(),
+  metadata: Metadata.nullish(),
+  address: Address.nullish(),
+  company_name: text(256).nullish(),
+  tax_id: text(64).nullish(),
+  description: text(1000).nullish(),
+  timezone: TimeZone.nullish(),
+  currency: Currency.nullish(),
+};
+
+export const CreateCustomerBody = z
+  .strictObject({ external_id: ExternalId.nullish(), external_source: ExternalSource.nullish(), ...profileFields })
+  .meta({ id: 'CreateCustomerBody' });
+export type CreateCustomerBody = z.infer<typeof CreateCustomerBody>;
+
+export const UpdateCustomerBody = z
+  .strictObject({ external_id: ExternalId.nullish(), external_source: ExternalSource.nullish(), ...profileFields })
+  .meta({ id: 'UpdateCustomerBody' });
+export type UpdateCustomerBody = z.infer<typeof UpdateCustomerBody>;
+
+/** Upsert by external id: the id and its source come from the path. */
+export const UpsertCustomerBody = z.strictObject(profileFields).meta({ id: 'UpsertCustomerBody' });
+export type UpsertCustomerBody = z.infer<typeof UpsertCustomerBody>;
+
+export const MAX_BATCH_ITEMS = 1000;
+export const BatchUpsertItem = z
+  .strictObject({ source: ExternalSource, external_id: ExternalId, ...profileFields })
+  .meta({ id: 'BatchUpsertItem' });
+/** Items are validated one by one so that one bad item fails alone. */
+export const BatchUpsertBody = z
+  .strictObject({ items: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS) })
+  .meta({ id: 'BatchUpsertBody', description: `Up to ${MAX_BATCH_ITEMS} items shaped as BatchUpsertItem.` });
+
+export const AddTagsBody = z.strictObject({ tags: z.array(Tag).min(1).max(100) }).meta({ id: 'AddTagsBody' });
+
+export const ExternalPathParams = z.object({ source: ExternalSource, external_id: ExternalId });
+
+const dateBound = z.union([
+  z.coerce.number().int().nonnegative().transform((seconds) => new Date(seconds * 1000)),
+  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+  z.iso.date().transform((value) => new Date(`${value}T00:00:00Z`)),
+]);
+
+export const ListCustomersQuery = PaginationQuery.extend({
+  external_id: ExternalId.optional(),
+  email: z.string().trim().min(1).optional(),
+  tag: Tag.optional(),
+  'created[gte]': dateBound.optional().meta({ description: 'ISO 8601 date-time, date, or Unix seconds' }),
+  'created[lte]': dateBound.optional().meta({ description: 'ISO 8601 date-time, date, or Unix seconds' }),
+});
+export type ListCustomersQuery = z.infer<typeof ListCustomersQuery>;
+
+export const EXPANDABLE = ['stats'] as const;
+export const GetCustomerQuery = z.strictObject({
+  expand: z
+    .union([z.enum(EXPANDABLE), z.array(z.enum(EXPANDABLE))])
+    .optional()
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value])),
+});
+
+// Output shapes: what the API answers, also the source of the OpenAPI document.
+
+export const CustomerStats = z
+  .object({
+    invoice_count: z.number().int(),
+    payment_count: z.number().int().meta({ description: 'Succeeded payments.' }),
+    total_spent: z
+      .record(z.string(), z.string())
+      .meta({ description: 'Succeeded payments summed per currency, as decimal strings.', example: { USD: '120.50' } }),
+    last_payment_at: z.string().nullable(),
+    subscription_status: z.string().nullable(),
+  })
+  .meta({ id: 'CustomerStats' });
+
+export const CustomerObject = z
+  .object({
+    id: z.string().meta({ example: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' }),
+    object: z.literal('customer'),
+    environment: z.enum(['sandbox', 'live']),
+    status: z.enum(['active', 'deleting', 'deleted']),
+    external_id: z.string().nullable(),
+    external_source: z.string().nullable(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    name: z.string().nullable(),
+    tags: z.array(z.string()),
+    metadata: z.record(z.string(), MetadataValue),
+    address: z
+      .object({
+        line1: z.string().nullable(),
+        line2: z.string().nullable(),
+        city: z.string().nullable(),
+        state: z.string().nullable(),
+        postal_code: z.string().nullable(),
+        country: z.string().nullable(),
+      })
+      .nullable(),
+    company_name: z.string().nullable(),
+    tax_id: z.string().nullable(),
+    description: z.string().nullable(),
+    timezone: z.string().nullable(),
+    currency: z.string().nullable(),
+    created: z.string().meta({ format: 'date-time' }),
+    updated: z.string().meta({ format: 'date-time' }),
+    stats: CustomerStats.optional(),
+  })
+  .meta({ id: 'Customer' });
+export type CustomerObject = z.infer<typeof CustomerObject>;
+
+export const CustomerList = ListEnvelope(CustomerObject).meta({ id: 'CustomerList' });
+
+export const UpsertResult = z
+  .object({
+    data: CustomerObject,
+    created: z.boolean(),
+    warnings: z.array(z.object({ param: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'UpsertResult' });
+
+export const BatchUpsertResult = z
+  .object({
+    object: z.literal('batch_result'),
+    created: z.number().int(),
+    updated: z.number().int(),
+    failed: z.number().int(),
+    results: z.array(
+      z.object({
+        index: z.number().int(),
+        status: z.enum(['created', 'updated', 'error']),
+        data: CustomerObject.optional(),
+        warnings: z.array(z.object({ param: z.string(), message: z.string() })).optional(),
+        error: z
+          .object({ type: z.string(), message: z.string(), param: z.string().optional() })
+          .optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'BatchUpsertResult' });

@@ -1,0 +1,117 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../logger';
+import { startMailCatcher } from './mail';
+import { startEmbeddedPostgres } from './postgres';
+import { resolveTemporalCli } from './temporal-cli';
+import { startTemporalDevServer } from './temporal-server';
+
+export interface StackPorts {
+  postgres: number;
+  temporal: number;
+  /** Omitted: no Temporal Web UI (tests). */
+  temporalUi?: number;
+  smtp: number;
+  mailUi: number;
+}
+
+export interface StackOptions {
+  /** Where Postgres, Temporal and MailDev keep their data. */
+  dataDir: string;
+  /** Keep data across restarts (dev) or throw it away (tests). */
+  persistent: boolean;
+  ports: StackPorts;
+  namespace: string;
+  /** Components already provided from outside: they are not started. */
+  external: { databaseUrl?: string; temporalAddress?: string; smtpUrl?: string };
+  logger: Logger;
+}
+
+export interface Stack {
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  smtpUrl: string;
+  mailUiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export const DATABASE_NAME = 'customer_lifecycle';
+
+/** A free TCP port on the loopback interface, for components started by tests. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Starts the embedded components the service needs, skipping any the environment points
+ * elsewhere. Postgres and the Temporal CLI start in parallel (the CLI may have to be built first).
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { logger, external, ports } = options;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) {
+      await stopOne().catch((error: unknown) => logger.warn({ err: error }, 'a component did not stop cleanly'));
+    }
+  };
+  try {
+    const [databaseUrl, temporal, mail] = await Promise.all([
+      external.databaseUrl ??
+        startEmbeddedPostgres({
+          dataDir: join(options.dataDir, 'postgres'),
+          port: ports.postgres,
+          database: DATABASE_NAME,
+          persistent: options.persistent,
+          logger,
+        }).then((pg) => {
+          stops.push(pg.stop);
+          return pg.url;
+        }),
+      external.temporalAddress
+        ? { address: external.temporalAddress, uiUrl: undefined }
+        : resolveTemporalCli(logger).then(async (cli) => {
+            const server = await startTemporalDevServer({
+              cli,
+              port: ports.temporal,
+              uiPort: ports.temporalUi,
+              dbFilename: options.persistent ? join(options.dataDir, 'temporal.db') : undefined,
+              namespace: options.namespace,
+              logger,
+            });
+            stops.push(server.stop);
+            return server;
+          }),
+      external.smtpUrl
+        ? { smtpUrl: external.smtpUrl, webUrl: undefined }
+        : startMailCatcher({
+            smtpPort: ports.smtp,
+            webPort: ports.mailUi,
+            mailDirectory: options.persistent ? join(options.dataDir, 'mail') : undefined,
+            logger,
+          }).then((catcher) => {
+            stops.push(catcher.stop);
+            return catcher;
+          }),
+    ]);
+    return {
+      databaseUrl,
+      temporalAddress: temporal.address,
+      temporalUiUrl: temporal.uiUrl,
+      smtpUrl: mail.smtpUrl,
+      mailUiUrl: mail.webUrl,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

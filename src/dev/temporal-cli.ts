@@ -1,0 +1,76 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { Logger } from '../logger';
+
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+/** Built once per machine, outside any clone, so every checkout (and CI) reuses it. */
+export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
+  const cacheRoot = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cacheRoot, 'customer-lifecycle', 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+}
+
+function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Where the Temporal CLI comes from: a path to run, or "download" for @temporalio/testing to fetch it. */
+export type TemporalCli = { kind: 'path'; path: string } | { kind: 'download' };
+
+/**
+ * Finds the Temporal CLI: TEMPORAL_CLI_PATH, then `temporal` on PATH, then the per-user cache,
+ * then a build with `go install` into that cache; without Go, @temporalio/testing downloads it.
+ */
+export async function resolveTemporalCli(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<TemporalCli> {
+  if (env.TEMPORAL_CLI_PATH) {
+    if (!existsSync(env.TEMPORAL_CLI_PATH)) throw new Error(`TEMPORAL_CLI_PATH points to a missing file: ${env.TEMPORAL_CLI_PATH}`);
+    return { kind: 'path', path: env.TEMPORAL_CLI_PATH };
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return { kind: 'path', path: fromPath };
+  const cached = cachedCliPath(env);
+  if (existsSync(cached)) return { kind: 'path', path: cached };
+  const go = onPath('go', env);
+  if (!go) {
+    logger.warn('no Temporal CLI and no Go toolchain: @temporalio/testing will download the dev server (needs internet)');
+    return { kind: 'download' };
+  }
+  await buildWithGo(go, cached, logger, env);
+  return { kind: 'path', path: cached };
+}
+
+async function buildWithGo(go: string, target: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<void> {
+  const binDir = join(target, '..');
+  await mkdir(binDir, { recursive: true });
+  const version = spawnSync(go, ['version'], { encoding: 'utf8' }).stdout.trim();
+  logger.info(
+    { target, go: version },
+    `building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go: a one-time step of about 3 minutes and 2 GB of module cache`,
+  );
+  const started = Date.now();
+  const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...env, GOBIN: binDir, GOFLAGS: '-mod=mod' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let lastLines: string[] = [];
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    lastLines = [...lastLines, ...chunk.split('\n').filter(Boolean)].slice(-20);
+  });
+  const progress = setInterval(() => {
+    logger.info(`still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s): ${lastLines.at(-1) ?? ''}`);
+  }, 15_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(progress);
+  if (code !== 0 || !existsSync(target)) {
+    throw new Error(`go install of the Temporal CLI failed (exit ${code}):\n${lastLines.join('\n')}`);
+  }
+  logger.info({ seconds: Math.round((Date.now() - started) / 1000), target }, 'Temporal CLI built and cached');
+}

@@ -1,0 +1,49 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ApiError, NotFoundError } from '../lib/errors';
+import type { Logger } from '../logger';
+import { requestIdOf } from './context';
+
+// body-parser's error types, mapped to what the client did wrong.
+const BODY_ERRORS: Record<string, { status: number; message: string }> = {
+  'entity.parse.failed': { status: 400, message: 'Malformed JSON in request body' },
+  'entity.too.large': { status: 413, message: 'Request body is too large' },
+  'encoding.unsupported': { status: 415, message: 'Unsupported content encoding' },
+  'charset.unsupported': { status: 415, message: 'Unsupported charset: send UTF-8 JSON' },
+  'request.aborted': { status: 400, message: 'Request aborted' },
+};
+
+export function notFoundRoute(): RequestHandler {
+  return (req) => {
+    throw new NotFoundError('route', `${req.method} ${req.path}`);
+  };
+}
+
+/**
+ * The single place errors become responses: `{ error: { type, message, param?, ... } }`.
+ * Anything not an ApiError is logged and answered as a redacted 500 carrying the request id.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, _next) => {
+    const requestId = requestIdOf(res);
+    let apiError: ApiError;
+    const bodyError = typeof error === 'object' && error !== null && 'type' in error ? BODY_ERRORS[String(error.type)] : undefined;
+    if (error instanceof ApiError) {
+      apiError = error;
+    } else if (bodyError) {
+      apiError = new ApiError(bodyError.status, 'invalid_request', bodyError.message);
+    } else {
+      logger.error({ err: error, requestId }, 'unhandled error');
+      apiError = new ApiError(500, 'internal', `Internal error; quote request id ${requestId} when reporting it`);
+    }
+    if (res.headersSent) return;
+    res.status(apiError.status).json({
+      error: {
+        type: apiError.type,
+        message: apiError.message,
+        ...(apiError.param ? { param: apiError.param } : {}),
+        ...apiError.extra,
+        request_id: requestId,
+      },
+    });
+  };
+}

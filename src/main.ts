@@ -1,0 +1,30 @@
+import { loadConfig, ConfigError } from './config';
+import { createLogger } from './logger';
+import { migrate } from './migrate';
+import { createRuntime, startApi, startWorker, stopOnSignal } from './runtime';
+
+const ROLES = ['api', 'worker', 'migrate'] as const;
+type Role = (typeof ROLES)[number];
+
+async function main(role: Role): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, role);
+  if (role === 'migrate') {
+    const applied = await migrate(config.DATABASE_URL, logger);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'database already up to date');
+    return;
+  }
+  const runtime = await createRuntime(config, logger);
+  const part = role === 'api' ? await startApi(runtime, config, logger) : await startWorker(runtime, config, logger);
+  stopOnSignal([runtime, part], logger);
+}
+
+const role = process.argv[2];
+if (!ROLES.includes(role as Role)) {
+  console.error(`usage: main.ts <${ROLES.join('|')}>`);
+  process.exit(2);
+}
+main(role as Role).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../activities';
+import type { Config } from './config';
+import { createDb, type Db } from './db';
+import { createApp } from './http/app';
+import type { Logger } from './logger';
+import { createServices, type Services } from './services';
+import { connectClient, createWorker, ensureSearchAttributes } from './temporal/temporal';
+
+/** A started part of the service and the way to stop it. */
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export interface Runtime extends Running {
+  db: Db;
+  temporal: Client;
+  services: Services;
+}
+
+/** The dependencies both roles share: database, Temporal client and the domain services. */
+export async function createRuntime(config: Config, logger: Logger, fetchImpl?: typeof fetch): Promise<Runtime> {
+  const db = createDb(config.DATABASE_URL);
+  const temporal = await connectClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const services = createServices({ db, temporal, config, logger, fetch: fetchImpl });
+  return {
+    db,
+    temporal,
+    services,
+    async stop() {
+      await temporal.connection.close();
+      await db.$disconnect();
+    },
+  };
+}
+
+export async function startApi(runtime: Runtime, config: Config, logger: Logger): Promise<Running & { url: string }> {
+  const app = createApp({ ...runtime, config, logger });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(config.PORT, () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port }, 'API listening');
+  return {
+    url: `http://localhost:${port}`,
+    async stop() {
+      // Stop taking connections, let in-flight requests finish, then drop idle keep-alive sockets.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Runs the Temporal worker and the outbox relay, which hands over events a crash left behind and
+ * clears expired idempotency records.
+ */
+export async function startWorker(runtime: Runtime, config: Config, logger: Logger): Promise<Running> {
+  await ensureSearchAttributes(runtime.temporal, config.TEMPORAL_NAMESPACE, logger);
+  const { worker, connection } = await createWorker({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities(runtime.services),
+    logger,
+  });
+  const running = worker.run();
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
+
+  let relaying: Promise<unknown> = Promise.resolve();
+  const relay = setInterval(() => {
+    relaying = Promise.all([
+      runtime.services.events.relayPending(config.OUTBOX_RELAY_INTERVAL_MS),
+      runtime.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } }),
+    ]).catch((error: unknown) => logger.warn({ err: error }, 'outbox relay pass failed'));
+  }, config.OUTBOX_RELAY_INTERVAL_MS);
+
+  return {
+    async stop() {
+      clearInterval(relay);
+      await relaying;
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * Stops the parts in reverse order of start on SIGTERM or SIGINT; a second signal exits at once.
+ * Parts pushed to the array later are stopped too.
+ */
+export function stopOnSignal(parts: Running[], logger: Logger): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info(`${signal} received, shutting down`);
+    try {
+      for (const part of [...parts].reverse()) await part.stop();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
+}

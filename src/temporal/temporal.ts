@@ -1,0 +1,68 @@
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import protos from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
+import type { Activities } from '../../activities';
+import type { Logger } from '../logger';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+}
+
+export async function connectClient(target: TemporalTarget): Promise<Client> {
+  const connection = await Connection.connect({ address: target.address });
+  return new Client({ connection, namespace: target.namespace });
+}
+
+/**
+ * Registers the custom search attributes the workflows set (CustomerId, MerchantId) when the
+ * namespace lacks them, so runs are findable in the Temporal UI on any self-managed cluster.
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string, logger: Logger): Promise<void> {
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.values(SEARCH_ATTRIBUTES).filter((key) => !customAttributes?.[key.name]);
+  if (missing.length === 0) return;
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      missing.map((key) => [key.name, protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  logger.info({ attributes: missing.map((key) => key.name) }, 'registered Temporal search attributes');
+}
+
+export interface WorkerOptions extends TemporalTarget {
+  taskQueue: string;
+  activities: Activities;
+  logger: Logger;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * The SDK would drain workers on SIGINT/SIGTERM by itself; the service's own shutdown does that
+ * in order (API first, then the worker, then the servers), so the SDK's signal handling is off.
+ */
+function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ shutdownSignals: [] });
+  runtimeInstalled = true;
+  logger.debug('Temporal runtime installed without signal handlers');
+}
+
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime(options.logger);
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: options.activities,
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db, Prisma } from '../db';
+import type { Event, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
+import { NotFoundError } from '../lib/errors';
+import { newId } from '../lib/ids';
+import type { Scope } from '../lib/scope';
+import { paginate, type ListableModel, type Page, type PaginationQuery } from '../http/pagination';
+import { SIGNATURE_HEADER, signPayload } from './signature';
+import type { CreateWebhookEndpointBody, WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas';
+
+function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false): WebhookEndpointObject {
+  return {
+    id: endpoint.id,
+    object: 'webhook_endpoint',
+    environment: endpoint.environment,
+    url: endpoint.url,
+    description: endpoint.description,
+    enabled_events: endpoint.enabledEvents,
+    ...(withSecret ? { secret: endpoint.secret } : {}),
+    created: endpoint.createdAt.toISOString(),
+  };
+}
+
+function serializeDelivery(delivery: WebhookDelivery & { event: Pick<Event, 'type'> }): WebhookDeliveryObject {
+  return {
+    id: delivery.id,
+    object: 'webhook_delivery',
+    endpoint_id: delivery.endpointId,
+    event_id: delivery.eventId,
+    event_type: delivery.event.type,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    last_status_code: delivery.lastStatusCode,
+    last_error: delivery.lastError,
+    created: delivery.createdAt.toISOString(),
+    delivered: delivery.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+/** The body a receiver gets: the event envelope around the object snapshot taken at commit. */
+export function eventPayload(event: Event): string {
+  return JSON.stringify({
+    id: event.id,
+    object: 'event',
+    type: event.type,
+    environment: event.environment,
+    created: event.createdAt.toISOString(),
+    data: event.data,
+  });
+}
+
+export interface WebhookServiceDeps {
+  db: Db;
+  fetch: typeof fetch;
+  timeoutMs: number;
+}
+
+export class WebhookService {
+  constructor(private readonly deps: WebhookServiceDeps) {}
+
+  async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
+    const endpoint = await this.deps.db.webhookEndpoint.create({
+      data: {
+        id: newId('webhookEndpoint'),
+        merchantId: scope.merchantId,
+        environment: scope.environment,
+        url: body.url,
+        description: body.description ?? null,
+        enabledEvents: [...new Set(body.enabled_events)],
+        secret: `whsec_${randomBytes(24).toString('base64url')}`,
+      },
+    });
+    return serializeEndpoint(endpoint, true);
+  }
+
+  async getEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject> {
+    return serializeEndpoint(await this.findEndpoint(scope, id));
+  }
+
+  async listEndpoints(scope: Scope, query: PaginationQuery): Promise<Page<WebhookEndpointObject>> {
+    const where = { merchantId: scope.merchantId, environment: scope.environment, deletedAt: null };
+    return paginate(this.deps.db.webhookEndpoint, where, query, (row) => serializeEndpoint(row));
+  }
+
+  async deleteEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject & { deleted: true }> {
+    const endpoint = await this.findEndpoint(scope, id);
+    await this.deps.db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { deletedAt: new Date() } });
+    return { ...serializeEndpoint(endpoint), deleted: true };
+  }
+
+  async listDeliveries(scope: Scope, endpointId: string, query: PaginationQuery): Promise<Page<WebhookDeliveryObject>> {
+    const endpoint = await this.findEndpoint(scope, endpointId);
+    const { db } = this.deps;
+    const deliveries = {
+      count: db.webhookDelivery.count.bind(db.webhookDelivery),
+      findMany: (args: Parameters<ListableModel<Prisma.WebhookDeliveryWhereInput, never>['findMany']>[0]) =>
+        db.webhookDelivery.findMany({ ...args, include: { event: { select: { type: true } } } }),
+    };
+    return paginate(deliveries, { endpointId: endpoint.id }, query, serializeDelivery);
+  }
+
+  /** Activity: one delivery row per subscribed endpoint; repeating it creates none twice. */
+  async planDeliveries(eventId: string): Promise<string[]> {
+    const event = await this.deps.db.event.findUniqueOrThrow({ where: { id: eventId } });
+    const endpoints = await this.deps.db.webhookEndpoint.findMany({
+      where: {
+        merchantId: event.merchantId,
+        environment: event.environment,
+        deletedAt: null,
+        OR: [{ enabledEvents: { has: '*' } }, { enabledEvents: { has: event.type } }],
+      },
+      select: { id: true },
+    });
+    await this.deps.db.webhookDelivery.createMany({
+      data: endpoints.map((endpoint) => ({ id: newId('webhookDelivery'), endpointId: endpoint.id, eventId })),
+      skipDuplicates: true,
+    });
+    const deliveries = await this.deps.db.webhookDelivery.findMany({
+      where: { eventId, status: 'pending' },
+      orderBy: { id: 'asc' },
+      select: { id: true },
+    });
+    return deliveries.map((delivery) => delivery.id);
+  }
+
+  /**
+   * Activity: one HTTP attempt, recorded in the delivery log. Throws on anything but 2xx so that
+   * Temporal retries with backoff. Receivers deduplicate on the `Webhook-Id` header (the event id).
+   */
+  async attemptDelivery(deliveryId: string): Promise<void> {
+    const delivery = await this.deps.db.webhookDelivery.findUniqueOrThrow({
+      where: { id: deliveryId },
+      include: { endpoint: true, event: true },
+    });
+    if (delivery.status !== 'pending') return;
+    const payload = eventPayload(delivery.event);
+    const timestamp = Math.floor(Date.now() / 1000);
+    let statusCode: number | null = null;
+    let failure: string | null = null;
+    try {
+      const response = await this.deps.fetch(delivery.endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'customer-lifecycle-webhooks/1',
+          'webhook-id': delivery.event.id,
+          'webhook-timestamp': String(timestamp),
+          [SIGNATURE_HEADER.toLowerCase()]: signPayload(payload, delivery.endpoint.secret, timestamp),
+        },
+        body: payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.deps.timeoutMs),
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+      if (response.status < 200 || response.status >= 300) failure = `endpoint answered HTTP ${response.status}`;
+    } catch (error) {
+      failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+    await this.deps.db.webhookDelivery.update({
+      where: { id: deliveryId },
+      data: {
+        attempts: { increment: 1 },
+        lastStatusCode: statusCode,
+        lastError: failure,
+        ...(failure === null && { status: 'succeeded', deliveredAt: new Date() }),
+      },
+    });
+    if (failure !== null) throw ApplicationFailure.retryable(failure, 'WebhookDeliveryFailed');
+  }
+
+  /** Activity: the retries are spent. */
+  async markFailed(deliveryId: string): Promise<void> {
+    await this.deps.db.webhookDelivery.updateMany({ where: { id: deliveryId, status: 'pending' }, data: { status: 'failed' } });
+  }
+
+  private async findEndpoint(scope: Scope, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.deps.db.webhookEndpoint.findFirst({
+      where: { id, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
+    });
+    if (!endpoint) throw new NotFoundError('webhook endpoint', id, 'id');
+    return endpoint;
+  }
+}

@@ -1,0 +1,2 @@
+export { customerDeletionWorkflow } from './customer-deletion.workflow';
+export { webhookEventWorkflow } from './webhook-event.workflow';
