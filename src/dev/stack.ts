@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../logger';
 import { startMailCatcher } from './mail';
-import { startEmbeddedPostgres } from './postgres';
+import { DATABASE_NAME, startEmbeddedPostgres } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -36,8 +36,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export const DATABASE_NAME = 'customer_lifecycle';
-
 /** A free TCP port on the loopback interface, for components started by tests. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,8 +61,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await stopOne().catch((error: unknown) => logger.warn({ err: error }, 'a component did not stop cleanly'));
     }
   };
-  try {
-    const [databaseUrl, temporal, mail] = await Promise.all([
+  // allSettled, not all: on a failure every component that did start must be known before stopping.
+  const results = await Promise.allSettled([
       external.databaseUrl ??
         startEmbeddedPostgres({
           dataDir: join(options.dataDir, 'postgres'),
@@ -101,17 +99,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             stops.push(catcher.stop);
             return catcher;
           }),
-    ]);
-    return {
-      databaseUrl,
-      temporalAddress: temporal.address,
-      temporalUiUrl: temporal.uiUrl,
-      smtpUrl: mail.smtpUrl,
-      mailUiUrl: mail.webUrl,
-      stop,
-    };
-  } catch (error) {
+  ] as const);
+  const [database, temporal, mail] = results;
+  if (database.status === 'rejected' || temporal.status === 'rejected' || mail.status === 'rejected') {
     await stop();
-    throw error;
+    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'the embedded stack did not start');
   }
+  return {
+    databaseUrl: database.value,
+    temporalAddress: temporal.value.address,
+    temporalUiUrl: temporal.value.uiUrl,
+    smtpUrl: mail.value.smtpUrl,
+    mailUiUrl: mail.value.webUrl,
+    stop,
+  };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type Logger as SdkLogger } from '@temporalio/worker';
 import protos from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
 import type { Activities } from '../../activities';
@@ -41,6 +41,22 @@ export interface WorkerOptions extends TemporalTarget {
   logger: Logger;
 }
 
+/** The SDK's logger interface over pino, so worker logs share the service's format and level. */
+function sdkLogger(logger: Logger): SdkLogger {
+  const at =
+    (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, meta?: Record<string, unknown>) =>
+      logger[level](meta ?? {}, message);
+  return {
+    log: (level, message, meta) => at(level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug'))(message, meta),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
+}
+
 let runtimeInstalled = false;
 
 /**
@@ -49,7 +65,7 @@ let runtimeInstalled = false;
  */
 function installRuntime(logger: Logger): void {
   if (runtimeInstalled) return;
-  Runtime.install({ shutdownSignals: [] });
+  Runtime.install({ shutdownSignals: [], logger: sdkLogger(logger.child({ component: 'temporal-sdk' })) });
   runtimeInstalled = true;
   logger.debug('Temporal runtime installed without signal handlers');
 }

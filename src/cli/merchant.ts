@@ -1,0 +1,50 @@
+// Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
+// `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`.
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '../config';
+import { createDb } from '../db';
+import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres';
+import { MerchantService } from '../merchants/merchant.service';
+
+const Environment = z.enum(['sandbox', 'live']);
+
+async function run(args: string[]): Promise<void> {
+  const [command, first, second] = args;
+  // Without DATABASE_URL, the database of a running `npm run dev`.
+  const databaseUrl =
+    process.env.DATABASE_URL ??
+    embeddedDatabaseUrl(Number(process.env.EMBEDDED_POSTGRES_PORT ?? DEFAULT_EMBEDDED_PORT), DATABASE_NAME);
+  const db = createDb(loadConfig({ ...process.env, DATABASE_URL: databaseUrl }).DATABASE_URL);
+  const merchants = new MerchantService({ db });
+  try {
+    switch (command) {
+      case 'create': {
+        if (!first) throw new Error('usage: merchant create <name> [sandbox|live]');
+        const issued = await merchants.createMerchant(first, Environment.parse(second ?? 'sandbox'));
+        console.log(`merchant ${issued.merchantId}\nkey id   ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
+        break;
+      }
+      case 'issue-key': {
+        if (!first || !second) throw new Error('usage: merchant issue-key <merchant id> <sandbox|live>');
+        const issued = await merchants.issueKey(first, Environment.parse(second));
+        console.log(`key id ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
+        break;
+      }
+      case 'revoke-key': {
+        if (!first) throw new Error('usage: merchant revoke-key <key id>');
+        await merchants.revokeKey(first);
+        console.log(`revoked ${first}`);
+        break;
+      }
+      default:
+        throw new Error('usage: merchant <create|issue-key|revoke-key> ...');
+    }
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
+  process.exit(1);
+});

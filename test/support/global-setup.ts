@@ -1,0 +1,78 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../../src/config';
+import { freePort, startStack } from '../../src/dev/stack';
+import { createLogger } from '../../src/logger';
+import { migrate } from '../../src/migrate';
+import { createRuntime, startWorker } from '../../src/runtime';
+
+export interface TestEnvironment {
+  DATABASE_URL: string;
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  TEMPORAL_TASK_QUEUE: string;
+  SMTP_URL: string;
+  MAIL_UI_URL: string;
+  WEBHOOK_RETRY_INITIAL_INTERVAL: string;
+  WEBHOOK_MAX_ATTEMPTS: string;
+  OUTBOX_RELAY_INTERVAL_MS: string;
+  LOG_LEVEL: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testEnv: TestEnvironment;
+  }
+}
+
+/**
+ * Starts the real components once per run: a throw-away embedded Postgres (migrated from empty),
+ * an in-memory Temporal dev server, MailDev, and one worker running the real activities.
+ * TEST_DATABASE_URL / TEST_TEMPORAL_ADDRESS / TEST_SMTP_URL point the run at external ones.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'test-stack');
+  const dataDir = await mkdtemp(join(tmpdir(), 'customer-lifecycle-test-'));
+  // Readable by the unprivileged user embedded Postgres runs as when the tests run as root.
+  await chmod(dataDir, 0o755);
+  const stack = await startStack({
+    dataDir,
+    persistent: false,
+    ports: { postgres: await freePort(), temporal: await freePort(), smtp: await freePort(), mailUi: await freePort() },
+    namespace: 'default',
+    external: {
+      databaseUrl: process.env.TEST_DATABASE_URL,
+      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+      smtpUrl: process.env.TEST_SMTP_URL,
+    },
+    logger,
+  });
+  await migrate(stack.databaseUrl, logger);
+
+  const testEnv: TestEnvironment = {
+    DATABASE_URL: stack.databaseUrl,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: `customer-lifecycle-test-${process.pid}`,
+    SMTP_URL: stack.smtpUrl,
+    MAIL_UI_URL: stack.mailUiUrl ?? '',
+    // Webhook retries fast enough to watch one fail and recover inside a test.
+    WEBHOOK_RETRY_INITIAL_INTERVAL: '200ms',
+    WEBHOOK_MAX_ATTEMPTS: '3',
+    OUTBOX_RELAY_INTERVAL_MS: '300',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+  };
+  const config = loadConfig({ ...process.env, ...testEnv, NODE_ENV: 'test' });
+  const runtime = await createRuntime(config, logger);
+  const worker = await startWorker(runtime, config, logger);
+  project.provide('testEnv', testEnv);
+
+  return async () => {
+    await worker.stop();
+    await runtime.stop();
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

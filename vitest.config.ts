@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One real Postgres, Temporal dev server, mail catcher and worker for the whole run.
+    globalSetup: ['test/support/global-setup.ts'],
+    // Processes, not threads: the Temporal native module misbehaves in worker threads.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});
