@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('configuration', () => {
+  const valid = { DATABASE_URL: 'postgresql://u:p@localhost:5432/db' };
+
+  it('applies defaults', () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({ PORT: 3000, TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default', SMTP_URL: 'smtp://localhost:1025' });
+  });
+
+  it('names every bad variable', () => {
+    const attempt = () => loadConfig({ DATABASE_URL: 'mysql://x', PORT: 'eighty', TEMPORAL_ADDRESS: 'no-port', WEBHOOK_RETRY_INITIAL_INTERVAL: 'soon' });
+    expect(attempt).toThrow(ConfigError);
+    for (const name of ['DATABASE_URL', 'PORT', 'TEMPORAL_ADDRESS', 'WEBHOOK_RETRY_INITIAL_INTERVAL']) {
+      expect(attempt).toThrow(new RegExp(`^  ${name}: `, 'm'));
+    }
+  });
+
+  it('requires DATABASE_URL', () => {
+    expect(() => loadConfig({})).toThrow(/DATABASE_URL/);
+  });
+});
