@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError } from './config';
+import { ConfigError, loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { migrate } from './migrate';
 import { createRuntime, startApi, startWorker, stopOnSignal } from './runtime';
@@ -7,6 +7,7 @@ const ROLES = ['api', 'worker', 'migrate'] as const;
 type Role = (typeof ROLES)[number];
 
 async function main(role: Role): Promise<void> {
+  loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, role);
   if (role === 'migrate') {

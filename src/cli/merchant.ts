@@ -1,7 +1,7 @@
 // Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
 // `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`.
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, loadDotEnv } from '../config';
 import { createDb } from '../db';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres';
 import { MerchantService } from '../merchants/merchant.service';
@@ -9,6 +9,7 @@ import { MerchantService } from '../merchants/merchant.service';
 const Environment = z.enum(['sandbox', 'live']);
 
 async function run(args: string[]): Promise<void> {
+  loadDotEnv();
   const [command, first, second] = args;
   // Without DATABASE_URL, the database of a running `npm run dev`.
   const databaseUrl =

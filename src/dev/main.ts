@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, loadDotEnv } from '../config';
 import type { Db } from '../db';
 import { createLogger } from '../logger';
 import type { MerchantService } from '../merchants/merchant.service';
@@ -31,6 +31,7 @@ const DevSettings = z.object({
  * TEMPORAL_ADDRESS and SMTP_URL each swap an embedded component for an external one.
  */
 async function dev(): Promise<void> {
+  loadDotEnv();
   const parsed = DevSettings.safeParse(process.env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n'));
