@@ -34,6 +34,12 @@ export type BatchItemResult =
 
 type Emit = (type: EventType, customer: Customer) => Promise<void>;
 
+/**
+ * Case-insensitive email equality. Prisma runs `mode: 'insensitive'` as ILIKE, where `_` and `%`
+ * are wildcards and both are legal in an address, so they are escaped to match literally.
+ */
+const sameEmail = (email: string) => ({ equals: email.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const });
+
 /** Customers that still exist for their merchant: `deleting` ones included, deleted ones not. */
 const present = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment, deletedAt: null });
 
@@ -70,7 +76,7 @@ export class CustomerService {
       ...present(scope),
       status: 'active',
       ...(query.external_id !== undefined && { externalId: query.external_id }),
-      ...(query.email !== undefined && { email: { equals: query.email, mode: 'insensitive' } }),
+      ...(query.email !== undefined && { email: sameEmail(query.email) }),
       ...(query.tag !== undefined && { tags: { has: query.tag } }),
       ...((query['created[gte]'] || query['created[lte]']) && {
         createdAt: { gte: query['created[gte]'], lte: query['created[lte]'] },
@@ -267,7 +273,7 @@ export class CustomerService {
     }
     if (fields.email) {
       const clash = await tx.customer.findFirst({
-        where: { ...others, email: { equals: fields.email, mode: 'insensitive' } },
+        where: { ...others, email: sameEmail(fields.email) },
         select: { id: true },
       });
       if (clash) {

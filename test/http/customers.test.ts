@@ -67,6 +67,15 @@ describe('customer registry', () => {
     expect(byExternalId.body.error).toMatchObject({ type: 'conflict', param: 'external_id', customer_id: first.body.id });
   });
 
+  it('treats _ and % in an email literally when checking uniqueness and filtering', async () => {
+    const { sandboxKey } = await api.merchant('Emails');
+    await api.request('POST', '/v1/customers', { key: sandboxKey, body: { email: 'axb@example.com' } });
+    const lookalike = await api.request('POST', '/v1/customers', { key: sandboxKey, body: { email: 'a_b@example.com' } });
+    expect(lookalike.status).toBe(201);
+    const byPattern = await api.request('GET', `/v1/customers?email=${encodeURIComponent('a%b@example.com')}`, { key: sandboxKey });
+    expect(byPattern.body.total).toBe(0);
+  });
+
   it('merges metadata key by key, removes keys set to null, and replaces tags', async () => {
     const { body: customer } = await post({ metadata: { a: '1', b: '2' }, tags: ['one', 'two'] });
     const patched = await api.request('PATCH', `/v1/customers/${customer.id}`, {
