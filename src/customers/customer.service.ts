@@ -47,6 +47,9 @@ export class CustomerService {
   constructor(private readonly deps: { db: Db; events: EventDispatcher; logger: Logger }) {}
 
   async create(scope: Scope, body: CreateCustomerBody): Promise<CustomerObject> {
+    if (body.external_source && !body.external_id) {
+      throw ValidationError.field('external_source', 'external_source needs an external_id');
+    }
     const customer = await this.write(scope, async (tx, emit) => {
       await this.assertAvailable(tx, scope, { externalId: body.external_id, email: body.email });
       const created = await tx.customer.create({
@@ -55,7 +58,7 @@ export class CustomerService {
           merchantId: scope.merchantId,
           environment: scope.environment,
           externalId: body.external_id ?? null,
-          externalSource: body.external_id ? (body.external_source ?? null) : null,
+          externalSource: body.external_source ?? null,
           ...profileColumns(body),
           metadata: mergeMetadata({}, body.metadata ?? {}),
         },

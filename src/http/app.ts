@@ -60,8 +60,9 @@ export function createApp({ db, temporal, config, logger, services }: AppDeps): 
   app.use(docsRoutes());
 
   const v1 = express.Router();
-  v1.use(requireJson, express.json({ limit: config.BODY_LIMIT, strict: true, type: 'application/json' }));
+  // Authenticate before reading a body, so an anonymous caller cannot make the API parse 1 MB.
   v1.use(authenticate(services.merchants));
+  v1.use(requireJson, express.json({ limit: config.BODY_LIMIT, strict: true, type: 'application/json' }));
   v1.use(idempotency(db, logger));
   v1.use(customerRoutes(services));
   v1.use(billingRoutes(services));

@@ -16,6 +16,7 @@ const INVALID_CREATE_BODIES: [string, unknown, string[]][] = [
   ['metadata too many keys', { metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }, ['metadata']],
   ['name too long', { name: 'x'.repeat(257) }, ['name']],
   ['empty external_id', { external_id: '' }, ['external_id']],
+  ['external_source without external_id', { external_source: 'shop' }, ['external_source']],
   ['unknown field', { nickname: 'Ada' }, ['nickname']],
   ['unknown address field', { address: { street: 'x' } }, ['address.street']],
   ['several at once', { email: 1, currency: 'usd1', foo: true }, ['email', 'currency', 'foo']],
