@@ -38,24 +38,36 @@ export const Address = z
       .trim()
       .toUpperCase()
       .refine(isCountryCode, 'expected an ISO 3166-1 alpha-2 country code such as "US"')
+      .meta({ example: 'US' })
       .nullish(),
   })
   .meta({ id: 'Address' });
 
-const Email = z.string().trim().max(320).pipe(z.email('expected an email address'));
+const Email = z
+  .string()
+  .trim()
+  .max(320)
+  .pipe(z.email('expected an email address'))
+  .meta({ format: 'email', example: 'jane@example.com' });
 const Phone = z
   .string()
   .trim()
   .refine(
     (value) => /^\+[1-9]\d{1,14}$/.test(value) && isValidPhoneNumber(value),
     'expected a valid phone number in E.164 format such as "+14155550123"',
-  );
+  )
+  .meta({ example: '+14155550123' });
 const Currency = z
   .string()
   .trim()
   .toUpperCase()
-  .refine(isCurrencyCode, 'expected an ISO 4217 currency code such as "USD"');
-const TimeZone = z.string().trim().refine(isTimeZone, 'expected an IANA time zone name such as "Europe/Paris"');
+  .refine(isCurrencyCode, 'expected an ISO 4217 currency code such as "USD"')
+  .meta({ example: 'USD' });
+const TimeZone = z
+  .string()
+  .trim()
+  .refine(isTimeZone, 'expected an IANA time zone name such as "Europe/Paris"')
+  .meta({ example: 'Europe/Paris' });
 export const ExternalId = text(255).meta({ example: 'user_123' });
 export const ExternalSource = text(64)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ApiError, NotFoundError } from '../lib/errors';
+import { z } from 'zod';
+import { ApiError, ERROR_TYPES, NotFoundError } from '../lib/errors';
 import type { Logger } from '../logger';
 import { requestIdOf } from './context';
 
@@ -11,6 +12,24 @@ const BODY_ERRORS: Record<string, { status: number; message: string }> = {
   'charset.unsupported': { status: 415, message: 'Unsupported charset: send UTF-8 JSON' },
   'request.aborted': { status: 400, message: 'Request aborted' },
 };
+
+/** The body of every error response, as `errorHandler` writes it. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      type: z.enum(ERROR_TYPES),
+      message: z.string(),
+      param: z.string().optional().meta({ description: 'The field, query parameter or header at fault.' }),
+      errors: z
+        .array(z.object({ param: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: 'On validation errors: every invalid field, not only the first.' }),
+      customer_id: z.string().optional().meta({ description: 'On conflicts: the existing customer involved.' }),
+      request_id: z.string().meta({ description: 'Quote it when reporting a problem.' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export function notFoundRoute(): RequestHandler {
   return (req) => {
@@ -36,7 +55,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = new ApiError(500, 'internal', `Internal error; quote request id ${requestId} when reporting it`);
     }
     if (res.headersSent) return;
-    res.status(apiError.status).json({
+    const body: ErrorBody = {
       error: {
         type: apiError.type,
         message: apiError.message,
@@ -44,6 +63,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         ...apiError.extra,
         request_id: requestId,
       },
-    });
+    };
+    res.status(apiError.status).json(body);
   };
 }

@@ -1,12 +1,14 @@
 /** The error family every service throws; the HTTP error middleware turns it into a response. */
-export type ErrorType =
-  | 'invalid_request'
-  | 'unauthenticated'
-  | 'not_found'
-  | 'conflict'
-  | 'idempotency_error'
-  | 'rate_limited'
-  | 'internal';
+export const ERROR_TYPES = [
+  'invalid_request',
+  'unauthenticated',
+  'not_found',
+  'conflict',
+  'idempotency_error',
+  'rate_limited',
+  'internal',
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
 
 export interface FieldError {
   param: string;
