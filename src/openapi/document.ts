@@ -244,8 +244,8 @@ const paths: ZodOpenApiPathsObject = {
       operationId: 'deleteCustomer',
       summary: 'Delete a customer',
       description:
-        'Starts the deletion workflow (subscriptions, coupons, wallet, invoices) and answers at once; ' +
-        'poll `status_url`. Asking again returns the same deletion.',
+        'Marks the customer `deleting` (it leaves lists and refuses changes), starts the deletion workflow and ' +
+        'answers at once; poll `status_url`. Asking again returns the same deletion.',
       path: CustomerPath,
       responses: { 202: { description: 'The deletion, running', schema: DeletionObject } },
       errors: [404, 409],
@@ -266,7 +266,6 @@ const paths: ZodOpenApiPathsObject = {
       tag: 'Customers',
       operationId: 'addCustomerTags',
       summary: 'Add tags to a customer',
-      description: 'Adding a sequence trigger tag enrolls the customer in that sequence.',
       path: CustomerPath,
       body: AddTagsBody,
       responses: { 200: { description: 'The customer with its tags', schema: CustomerObject } },
