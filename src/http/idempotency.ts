@@ -12,6 +12,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const WAIT_FOR_CONCURRENT_MS = 10_000;
+// A request still "in progress" after this long died with its process: its key is freed.
+const ABANDONED_AFTER_MS = 60_000;
 
 /** JSON with object keys sorted, so the same body sent with its keys reordered hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -53,6 +55,10 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
     if (!existing) continue;
     if (existing.expiresAt.getTime() <= Date.now()) {
       await db.idempotencyRecord.deleteMany({ where: { id: existing.id, expiresAt: { lte: new Date() } } });
+      continue;
+    }
+    if (existing.status === 'in_progress' && existing.createdAt.getTime() < Date.now() - ABANDONED_AFTER_MS) {
+      await db.idempotencyRecord.deleteMany({ where: { id: existing.id, status: 'in_progress' } });
       continue;
     }
     if (existing.requestHash !== requestHash) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids';
 import { startTestApi, type TestApi } from '../support/harness';
 
 describe('Idempotency-Key', () => {
@@ -65,6 +66,25 @@ describe('Idempotency-Key', () => {
     expect(later.status).toBe(201);
     expect(later.body.id).not.toBe(first.body.id);
     expect(later.headers.get('idempotent-replayed')).toBe('false');
+  });
+
+  it('frees a key whose request died in progress (a crashed process), after a minute', async () => {
+    const { key: stuck } = await api.runtime.db.idempotencyRecord.create({
+      data: {
+        id: newId('idempotency'),
+        merchantId,
+        environment: 'sandbox',
+        key: 'k-abandoned',
+        method: 'POST',
+        path: '/v1/customers',
+        requestHash: 'whatever',
+        createdAt: new Date(Date.now() - 120_000),
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+    });
+    const response = await create(stuck, { name: 'after the crash' });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('idempotent-replayed')).toBe('false');
   });
 
   it('applies to PATCH, PUT and DELETE as well', async () => {
