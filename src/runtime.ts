@@ -90,14 +90,19 @@ export async function startWorker(runtime: Runtime, config: Config, logger: Logg
 }
 
 /**
- * Stops the parts in reverse order of start on SIGTERM or SIGINT; a second signal exits at once.
- * Parts pushed to the array later are stopped too.
+ * Stops the parts in reverse order of start on SIGTERM or SIGINT. A signal in the first second is
+ * the same Ctrl-C arriving twice (from the terminal and again forwarded by npm) and is ignored;
+ * a later one exits at once. Parts pushed to the array later are stopped too.
  */
 export function stopOnSignal(parts: Running[], logger: Logger): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 1_000) return;
+      logger.warn(`${signal} received again, exiting without waiting`);
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
     logger.info(`${signal} received, shutting down`);
     try {
       for (const part of [...parts].reverse()) await part.stop();
