@@ -6,7 +6,11 @@ import { createDb } from '../db';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres';
 import { MerchantService } from '../merchants/merchant.service';
 
-const Environment = z.enum(['sandbox', 'live']);
+function environment(value: string | undefined): 'sandbox' | 'live' {
+  const parsed = z.enum(['sandbox', 'live']).safeParse(value);
+  if (!parsed.success) throw new Error(`environment must be sandbox or live, not '${value}'`);
+  return parsed.data;
+}
 
 async function run(args: string[]): Promise<void> {
   loadDotEnv();
@@ -21,13 +25,13 @@ async function run(args: string[]): Promise<void> {
     switch (command) {
       case 'create': {
         if (!first) throw new Error('usage: merchant create <name> [sandbox|live]');
-        const issued = await merchants.createMerchant(first, Environment.parse(second ?? 'sandbox'));
+        const issued = await merchants.createMerchant(first, environment(second ?? 'sandbox'));
         console.log(`merchant ${issued.merchantId}\nkey id   ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
         break;
       }
       case 'issue-key': {
         if (!first || !second) throw new Error('usage: merchant issue-key <merchant id> <sandbox|live>');
-        const issued = await merchants.issueKey(first, Environment.parse(second));
+        const issued = await merchants.issueKey(first, environment(second));
         console.log(`key id ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
         break;
       }

@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/harness';
+
+const run = promisify(execFile);
+
+describe('merchant CLI', () => {
+  let api: TestApi;
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/merchant.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL },
+    });
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.stop());
+
+  it('creates a merchant, prints its key once, and revokes it', async () => {
+    const { stdout } = await cli('create', 'CLI merchant', 'live');
+    const key = stdout.match(/(sk_live_[A-Za-z0-9]{32})/)?.[1];
+    const keyId = stdout.match(/key id\s+(key_\w+)/)?.[1];
+    expect(key).toBeDefined();
+    expect(keyId).toBeDefined();
+    const created = await api.request('POST', '/v1/customers', { key, body: { name: 'via CLI key' } });
+    expect(created.status).toBe(201);
+    expect(created.body.environment).toBe('live');
+
+    await cli('revoke-key', keyId!);
+    expect((await api.request('GET', '/v1/customers', { key })).status).toBe(401);
+  });
+
+  it('explains its usage and fails on a bad environment', async () => {
+    await expect(cli('create', 'Bad', 'staging')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("environment must be sandbox or live, not 'staging'"),
+    });
+    await expect(cli('frobnicate')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: merchant') });
+  });
+});
