@@ -11,6 +11,8 @@ import type { Scope } from '../lib/scope';
 import type { Logger } from '../logger';
 import { serializeCustomer } from '../customers/customer.serializer';
 
+const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
+
 export const DeletionObject = z
   .object({
     id: z.string(),
@@ -72,7 +74,10 @@ export class DeletionService {
     if (!deletion) throw new NotFoundError('deletion for customer', customerId, 'id');
     let progress: DeletionProgress | undefined;
     try {
-      progress = await this.deps.temporal.workflow.getHandle(deletion.workflowId).query(deletionProgressQuery);
+      // A query needs a worker to answer; without one the API still answers, from the database.
+      progress = await this.deps.temporal.connection.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () =>
+        this.deps.temporal.workflow.getHandle(deletion.workflowId).query(deletionProgressQuery),
+      );
     } catch (error) {
       this.deps.logger.debug({ err: error, customerId }, 'deletion progress not available from Temporal');
     }
