@@ -21,6 +21,8 @@ export const ConfigSchema = z.object({
   WEBHOOK_RETRY_INITIAL_INTERVAL: duration.default('10s'),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Allow webhook URLs on loopback or private networks: for local development only. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
   /** How often the worker hands events left behind by a crash to Temporal. */
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(2_000),
 });

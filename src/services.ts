@@ -35,6 +35,11 @@ export function createServices({ db, temporal, config, logger, fetch = globalThi
     customers,
     billing: new BillingService({ db, customers }),
     deletions: new DeletionService({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, logger }),
-    webhooks: new WebhookService({ db, fetch, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+    webhooks: new WebhookService({
+      db,
+      fetch,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    }),
   };
 }

@@ -60,6 +60,8 @@ async function dev(): Promise<void> {
   stopOnSignal(parts, logger);
 
   const config = loadConfig({
+    // Local development usually points webhooks at a receiver on this machine.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     ...process.env,
     DATABASE_URL: stack.databaseUrl,
     TEMPORAL_ADDRESS: stack.temporalAddress,

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db, Prisma } from '../db';
 import type { Event, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
-import { NotFoundError } from '../lib/errors';
+import { NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import type { Scope } from '../lib/scope';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../http/pagination';
 import { SIGNATURE_HEADER, signPayload } from './signature';
+import { literalPrivateTargetReason, privateTargetReason } from './target';
 import type { CreateWebhookEndpointBody, WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas';
 
 function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false): WebhookEndpointObject {
@@ -54,12 +55,17 @@ export interface WebhookServiceDeps {
   db: Db;
   fetch: typeof fetch;
   timeoutMs: number;
+  /** Loopback and private-network URLs are refused unless this is set (local development). */
+  allowPrivateTargets: boolean;
 }
 
 export class WebhookService {
   constructor(private readonly deps: WebhookServiceDeps) {}
 
   async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
+    // Names are resolved at each delivery; a private address or "localhost" is refused right away.
+    const refused = this.deps.allowPrivateTargets ? undefined : literalPrivateTargetReason(body.url);
+    if (refused) throw ValidationError.field('url', `Webhook URLs must be public: ${refused}`);
     const endpoint = await this.deps.db.webhookEndpoint.create({
       data: {
         id: newId('webhookEndpoint'),
@@ -134,6 +140,14 @@ export class WebhookService {
       include: { endpoint: true, event: true },
     });
     if (delivery.status !== 'pending') return;
+    const refused = this.deps.allowPrivateTargets ? undefined : await privateTargetReason(delivery.endpoint.url).catch(() => undefined);
+    if (refused) {
+      await this.deps.db.webhookDelivery.update({
+        where: { id: deliveryId },
+        data: { attempts: { increment: 1 }, lastStatusCode: null, lastError: `refused: ${refused}` },
+      });
+      throw ApplicationFailure.nonRetryable(`refused: ${refused}`, 'WebhookTargetRefused');
+    }
     const payload = eventPayload(delivery.event);
     const timestamp = Math.floor(Date.now() / 1000);
     let statusCode: number | null = null;

@@ -17,6 +17,7 @@ export interface TestEnvironment {
   MAIL_UI_URL: string;
   WEBHOOK_RETRY_INITIAL_INTERVAL: string;
   WEBHOOK_MAX_ATTEMPTS: string;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: string;
   OUTBOX_RELAY_INTERVAL_MS: string;
   LOG_LEVEL: string;
 }
@@ -61,6 +62,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Webhook retries fast enough to watch one fail and recover inside a test.
     WEBHOOK_RETRY_INITIAL_INTERVAL: '200ms',
     WEBHOOK_MAX_ATTEMPTS: '3',
+    // The tests' webhook receivers listen on loopback.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     OUTBOX_RELAY_INTERVAL_MS: '300',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   };

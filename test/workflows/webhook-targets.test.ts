@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids';
+import { WebhookService } from '../../src/webhooks/webhook.service';
+import { isPrivateAddress, privateTargetReason } from '../../src/webhooks/target';
+import { startTestApi, type TestApi } from '../support/harness';
+import { startReceiver } from '../support/receiver';
+
+describe('webhook targets on private networks are refused unless allowed', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' });
+  });
+  afterAll(() => api.stop());
+
+  it.each([
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.20.0.1', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['::1', true],
+    ['fd00::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['93.184.216.34', false],
+    ['2606:4700::1111', false],
+  ])('%s is private: %s', (address, expected) => {
+    expect(isPrivateAddress(address)).toBe(expected);
+  });
+
+  it('refuses a private or local URL when the endpoint is created', async () => {
+    const { sandboxKey: key } = await api.merchant('Strict');
+    for (const url of ['http://127.0.0.1:9000/hook', 'https://localhost/hook', 'http://[::1]/hook', 'http://169.254.169.254/latest']) {
+      const response = await api.request('POST', '/v1/webhook_endpoints', { key, body: { url } });
+      expect(response.status, url).toBe(400);
+      expect(response.body.error.param).toBe('url');
+    }
+    const publicUrl = await api.request('POST', '/v1/webhook_endpoints', { key, body: { url: 'https://93.184.216.34/hook' } });
+    expect(publicUrl.status).toBe(201);
+  });
+
+  it('refuses at delivery time too, without calling the target, and records why', async () => {
+    const receiver = await startReceiver([200]);
+    const { merchantId } = await api.merchant('Rebinding');
+    // Written directly, as an endpoint whose name once resolved publicly and now points inside.
+    const endpoint = await api.runtime.db.webhookEndpoint.create({
+      data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url: receiver.url, enabledEvents: ['*'], secret: 'whsec_x' },
+    });
+    // Marked dispatched so that the suite's own worker (which allows private targets) leaves it alone.
+    const { id: eventId } = await api.runtime.db.event.create({
+      data: { id: newId('event'), merchantId, environment: 'sandbox', type: 'customer.updated', data: {}, dispatchedAt: new Date() },
+    });
+    const strict = new WebhookService({ db: api.runtime.db, fetch, timeoutMs: 1000, allowPrivateTargets: false });
+    const [deliveryId] = await strict.planDeliveries(eventId);
+    await expect(strict.attemptDelivery(deliveryId!)).rejects.toMatchObject({ nonRetryable: true });
+    expect(receiver.received).toHaveLength(0);
+    const delivery = await api.runtime.db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
+    expect(delivery).toMatchObject({ endpointId: endpoint.id, status: 'pending', attempts: 1 });
+    expect(delivery.lastError).toMatch(/^refused: 127\.0\.0\.1 is a private address/);
+    expect(await privateTargetReason('http://localhost:1/x')).toMatch(/local address/);
+    await receiver.stop();
+  });
+});
