@@ -1,7 +1,5 @@
 import type { Environment } from '../generated/prisma/enums';
 
-export type { Environment };
-
 /** What an API key may see: one merchant's data in one environment. */
 export interface Scope {
   merchantId: string;
