@@ -15,6 +15,9 @@ export const ConfigSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('customer-lifecycle'),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://localhost:1025'),
   MAIL_FROM: z.string().min(3).default('Customer Lifecycle <no-reply@customer-lifecycle.local>'),
+  /** Requests per second one API key may send to one API process, and its burst allowance. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
   /** Largest JSON body the API accepts. */
   BODY_LIMIT: z.string().default('1mb'),
   /** First retry delay of a failed webhook delivery; later ones back off exponentially. */

@@ -14,6 +14,7 @@ import { webhookRoutes } from '../webhooks/webhook.routes';
 import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { idempotency } from './idempotency';
+import { rateLimit } from './rate-limit';
 import { readinessRoutes } from './health';
 
 export interface AppDeps {
@@ -62,6 +63,7 @@ export function createApp({ db, temporal, config, logger, services }: AppDeps): 
   const v1 = express.Router();
   // Authenticate before reading a body, so an anonymous caller cannot make the API parse 1 MB.
   v1.use(authenticate(services.merchants));
+  v1.use(rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
   v1.use(requireJson, express.json({ limit: config.BODY_LIMIT, strict: true, type: 'application/json' }));
   v1.use(idempotency(db, logger));
   v1.use(customerRoutes(services));

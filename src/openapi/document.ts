@@ -112,6 +112,10 @@ const ERRORS = {
     '`idempotency_error`: the Idempotency-Key was already used with a different request.',
     writeHeaders,
   ),
+  429: errorResponse(
+    'RateLimited',
+    '`rate_limited`: this API key sent more requests than its limit; retry after `Retry-After` seconds.',
+  ),
   500: errorResponse('InternalError', '`internal`: an unexpected error; the message carries the request id.'),
 } as const;
 type ErrorStatus = keyof typeof ERRORS;
@@ -126,13 +130,13 @@ interface Endpoint {
   body?: z.ZodType;
   bodyExample?: unknown;
   responses: Record<number, { description: string; schema: z.ZodType }>;
-  /** Errors beyond the ones every authenticated request can meet (400, 401, 500). */
+  /** Errors beyond the ones every authenticated request can meet (400, 401, 429, 500). */
   errors?: ErrorStatus[];
 }
 
 function operation(endpoint: Endpoint, isWrite: boolean): ZodOpenApiOperationObject {
   const headers = isWrite ? writeHeaders : readHeaders;
-  const statuses = new Set<ErrorStatus>([400, 401, 500, ...(endpoint.errors ?? [])]);
+  const statuses = new Set<ErrorStatus>([400, 401, 429, 500, ...(endpoint.errors ?? [])]);
   if (isWrite) statuses.add(422);
   if (endpoint.body) {
     statuses.add(413);

@@ -1,0 +1,29 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/harness';
+
+describe('rate limit per API key', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' });
+  });
+  afterAll(() => api.stop());
+
+  it('answers 429 rate_limited with Retry-After once a key spends its burst, leaving other keys alone', async () => {
+    const busy = await api.merchant('Busy');
+    const quiet = await api.merchant('Quiet');
+    const statuses: number[] = [];
+    let limited;
+    for (let i = 0; i < 5; i++) {
+      const response = await api.request('GET', '/v1/customers', { key: busy.sandboxKey });
+      statuses.push(response.status);
+      if (response.status === 429) limited = response;
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(limited!.body.error.type).toBe('rate_limited');
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await api.request('GET', '/v1/customers', { key: quiet.sandboxKey })).status).toBe(200);
+    // The sandbox and live keys of one merchant are separate keys with separate buckets.
+    expect((await api.request('GET', '/v1/customers', { key: busy.liveKey })).status).toBe(200);
+  });
+});
