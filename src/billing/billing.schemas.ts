@@ -12,7 +12,7 @@ export const PaymentObject = z
     source: z.enum(['payment_link', 'api', 'subscription']),
     source_id: z.string().nullable(),
     source_description: z.string().nullable(),
-    created: z.string(),
+    created: z.iso.datetime(),
   })
   .meta({ id: 'Payment' });
 export type PaymentObject = z.infer<typeof PaymentObject>;
@@ -26,8 +26,8 @@ export const InvoiceObject = z
     number: z.string().nullable(),
     currency: z.string(),
     total: z.number().int().meta({ description: "Integer total in the currency's minor unit." }),
-    created: z.string(),
-    finalized: z.string().nullable(),
+    created: z.iso.datetime(),
+    finalized: z.iso.datetime().nullable(),
   })
   .meta({ id: 'Invoice' });
 export type InvoiceObject = z.infer<typeof InvoiceObject>;

@@ -146,7 +146,7 @@ export const CustomerStats = z
     total_spent: z
       .record(z.string(), z.string())
       .meta({ description: 'Succeeded payments summed per currency, as decimal strings.', example: { USD: '120.50' } }),
-    last_payment_at: z.string().nullable(),
+    last_payment_at: z.iso.datetime().nullable(),
     subscription_status: z.string().nullable(),
   })
   .meta({ id: 'CustomerStats' });
@@ -179,8 +179,8 @@ export const CustomerObject = z
     description: z.string().nullable(),
     timezone: z.string().nullable(),
     currency: z.string().nullable(),
-    created: z.string().meta({ format: 'date-time' }),
-    updated: z.string().meta({ format: 'date-time' }),
+    created: z.iso.datetime(),
+    updated: z.iso.datetime(),
     stats: CustomerStats.optional(),
   })
   .meta({ id: 'Customer' });

@@ -22,8 +22,8 @@ export const DeletionObject = z
     workflow_id: z.string(),
     run_id: z.string().nullable(),
     failure_reason: z.string().nullable(),
-    created: z.string(),
-    completed: z.string().nullable(),
+    created: z.iso.datetime(),
+    completed: z.iso.datetime().nullable(),
     status_url: z.string(),
     steps: z
       .array(z.object({ name: z.string(), state: z.string(), detail: z.string().optional() }))

@@ -27,7 +27,7 @@ export const WebhookEndpointObject = z
       .string()
       .optional()
       .meta({ description: 'Signing secret, returned only when the endpoint is created.' }),
-    created: z.string(),
+    created: z.iso.datetime(),
   })
   .meta({ id: 'WebhookEndpoint' });
 export type WebhookEndpointObject = z.infer<typeof WebhookEndpointObject>;
@@ -43,8 +43,8 @@ export const WebhookDeliveryObject = z
     attempts: z.number().int(),
     last_status_code: z.number().int().nullable(),
     last_error: z.string().nullable(),
-    created: z.string(),
-    delivered: z.string().nullable(),
+    created: z.iso.datetime(),
+    delivered: z.iso.datetime().nullable(),
   })
   .meta({ id: 'WebhookDelivery' });
 export type WebhookDeliveryObject = z.infer<typeof WebhookDeliveryObject>;
