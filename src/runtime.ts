@@ -21,10 +21,10 @@ export interface Runtime extends Running {
 }
 
 /** The dependencies both roles share: database, Temporal client and the domain services. */
-export async function createRuntime(config: Config, logger: Logger, fetchImpl?: typeof fetch): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const db = createDb(config.DATABASE_URL);
   const temporal = await connectClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  const services = createServices({ db, temporal, config, logger, fetch: fetchImpl });
+  const services = createServices({ db, temporal, config, logger });
   return {
     db,
     temporal,

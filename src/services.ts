@@ -14,13 +14,12 @@ export interface ServiceDeps {
   temporal: Client;
   config: Config;
   logger: Logger;
-  fetch?: typeof fetch;
 }
 
 export type Services = ReturnType<typeof createServices>;
 
 /** The domain services, built once per process and shared by the HTTP routes and the activities. */
-export function createServices({ db, temporal, config, logger, fetch = globalThis.fetch }: ServiceDeps) {
+export function createServices({ db, temporal, config, logger }: ServiceDeps) {
   const events = new EventDispatcher({
     db,
     temporal,
@@ -37,7 +36,6 @@ export function createServices({ db, temporal, config, logger, fetch = globalThi
     deletions: new DeletionService({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, logger }),
     webhooks: new WebhookService({
       db,
-      fetch,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     }),

@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 // Loopback, private, link-local (cloud metadata), carrier-grade NAT and unspecified addresses:
 // a merchant's webhook URL must not make the service call into its own network.
@@ -24,6 +24,10 @@ for (const [network, prefix] of [
   PRIVATE.addSubnet(network, prefix, 'ipv6');
 }
 
+export class RefusedTargetError extends Error {
+  override name = 'RefusedTargetError';
+}
+
 export function isPrivateAddress(address: string): boolean {
   const mappedV4 = address.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i)?.[1];
   if (mappedV4) return PRIVATE.check(mappedV4, 'ipv4');
@@ -31,26 +35,29 @@ export function isPrivateAddress(address: string): boolean {
   return family !== 0 && PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-function hostOf(url: string): string {
-  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-}
-
 /** Why a URL may not be called, judged without DNS: local names and private IP literals. */
 export function literalPrivateTargetReason(url: string): string | undefined {
-  const host = hostOf(url);
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a local address`;
   if (isPrivateAddress(host)) return `${host} is a private address`;
   return undefined;
 }
 
 /**
- * Why a webhook URL may not be called, or undefined when it may. The host is resolved at each
- * delivery, so a name that later points inside the network (DNS rebinding) is refused then.
+ * A DNS lookup for the HTTP client that fails when a name resolves to a private address. It runs
+ * as the connection is made, so the address checked is the address connected to: a name that
+ * re-points inside the network between a check and the request (DNS rebinding) is still refused.
  */
-export async function privateTargetReason(url: string): Promise<string | undefined> {
-  const literal = literalPrivateTargetReason(url);
-  const host = hostOf(url);
-  if (literal || isIP(host)) return literal;
-  const blocked = (await lookup(host, { all: true })).map((entry) => entry.address).find(isPrivateAddress);
-  return blocked ? `${host} resolves to the private address ${blocked}` : undefined;
+export function guardedLookup(resolve: typeof dnsLookup = dnsLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, options as LookupOptions, (error, address, family) => {
+      if (error) return callback(error, address as string, family);
+      const addresses: LookupAddress[] = Array.isArray(address) ? address : [{ address, family: family ?? 4 }];
+      const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
+      if (blocked) {
+        return callback(new RefusedTargetError(`${hostname} resolves to the private address ${blocked.address}`), '', 4);
+      }
+      return callback(null, address as string, family);
+    });
+  };
 }

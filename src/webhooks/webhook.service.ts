@@ -7,7 +7,8 @@ import { newId } from '../lib/ids';
 import type { Scope } from '../lib/scope';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../http/pagination';
 import { SIGNATURE_HEADER, signPayload } from './signature';
-import { literalPrivateTargetReason, privateTargetReason } from './target';
+import { RefusedTargetError, literalPrivateTargetReason } from './target';
+import { postWebhook } from './transport';
 import type { CreateWebhookEndpointBody, WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas';
 
 function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false): WebhookEndpointObject {
@@ -53,14 +54,18 @@ export function eventPayload(event: Event): string {
 
 export interface WebhookServiceDeps {
   db: Db;
-  fetch: typeof fetch;
+  post?: typeof postWebhook;
   timeoutMs: number;
   /** Loopback and private-network URLs are refused unless this is set (local development). */
   allowPrivateTargets: boolean;
 }
 
 export class WebhookService {
-  constructor(private readonly deps: WebhookServiceDeps) {}
+  private readonly deps: Required<WebhookServiceDeps>;
+
+  constructor(deps: WebhookServiceDeps) {
+    this.deps = { post: postWebhook, ...deps };
+  }
 
   async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
     // Names are resolved at each delivery; a private address or "localhost" is refused right away.
@@ -140,37 +145,28 @@ export class WebhookService {
       include: { endpoint: true, event: true },
     });
     if (delivery.status !== 'pending') return;
-    const refused = this.deps.allowPrivateTargets ? undefined : await privateTargetReason(delivery.endpoint.url).catch(() => undefined);
-    if (refused) {
-      await this.deps.db.webhookDelivery.update({
-        where: { id: deliveryId },
-        data: { attempts: { increment: 1 }, lastStatusCode: null, lastError: `refused: ${refused}` },
-      });
-      throw ApplicationFailure.nonRetryable(`refused: ${refused}`, 'WebhookTargetRefused');
-    }
     const payload = eventPayload(delivery.event);
     const timestamp = Math.floor(Date.now() / 1000);
     let statusCode: number | null = null;
     let failure: string | null = null;
+    let refused = false;
     try {
-      const response = await this.deps.fetch(delivery.endpoint.url, {
-        method: 'POST',
-        headers: {
+      statusCode = await this.deps.post(
+        delivery.endpoint.url,
+        {
           'content-type': 'application/json',
           'user-agent': 'customer-lifecycle-webhooks/1',
           'webhook-id': delivery.event.id,
           'webhook-timestamp': String(timestamp),
           [SIGNATURE_HEADER.toLowerCase()]: signPayload(payload, delivery.endpoint.secret, timestamp),
         },
-        body: payload,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.deps.timeoutMs),
-      });
-      statusCode = response.status;
-      await response.body?.cancel();
-      if (response.status < 200 || response.status >= 300) failure = `endpoint answered HTTP ${response.status}`;
+        payload,
+        { timeoutMs: this.deps.timeoutMs, allowPrivateTargets: this.deps.allowPrivateTargets },
+      );
+      if (statusCode < 200 || statusCode >= 300) failure = `endpoint answered HTTP ${statusCode}`;
     } catch (error) {
-      failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      refused = error instanceof RefusedTargetError;
+      failure = refused ? `refused: ${(error as Error).message}` : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
     await this.deps.db.webhookDelivery.update({
       where: { id: deliveryId },
@@ -181,6 +177,8 @@ export class WebhookService {
         ...(failure === null && { status: 'succeeded', deliveredAt: new Date() }),
       },
     });
+    // A private target stays private: retrying it would only repeat the refusal.
+    if (refused) throw ApplicationFailure.nonRetryable(failure!, 'WebhookTargetRefused');
     if (failure !== null) throw ApplicationFailure.retryable(failure, 'WebhookDeliveryFailed');
   }
 

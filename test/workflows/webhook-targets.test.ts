@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids';
 import { WebhookService } from '../../src/webhooks/webhook.service';
-import { isPrivateAddress, privateTargetReason } from '../../src/webhooks/target';
+import type { lookup } from 'node:dns';
+import { isIP } from 'node:net';
+import { guardedLookup, isPrivateAddress } from '../../src/webhooks/target';
+import { postWebhook } from '../../src/webhooks/transport';
 import { startTestApi, type TestApi } from '../support/harness';
 import { startReceiver } from '../support/receiver';
 
@@ -40,25 +43,53 @@ describe('webhook targets on private networks are refused unless allowed', () =>
     expect(publicUrl.status).toBe(201);
   });
 
-  it('refuses at delivery time too, without calling the target, and records why', async () => {
+  // DNS for names is the one thing faked here: no public resolver is reachable from the test machine.
+  const resolvingTo = (address: string) =>
+    ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+      options.all ? callback(null, [{ address, family: isIP(address) }]) : callback(null, address, isIP(address))) as unknown as typeof lookup;
+
+  it('lets a name through the guard when it resolves to a public address', async () => {
+    const answer = await new Promise<unknown[]>((resolve) =>
+      guardedLookup(resolvingTo('93.184.216.34'))('hooks.example', { all: true }, (...args: unknown[]) => resolve(args)),
+    );
+    expect(answer).toEqual([null, [{ address: '93.184.216.34', family: 4 }], undefined]);
+  });
+
+  it('refuses at delivery a name that resolves inside the network, without calling it, and records why', async () => {
     const receiver = await startReceiver([200]);
     const { merchantId } = await api.merchant('Rebinding');
-    // Written directly, as an endpoint whose name once resolved publicly and now points inside.
+    const url = receiver.url.replace('127.0.0.1', 'rebound.example');
+    // Written directly, as an endpoint whose name resolved publicly when it was registered.
     const endpoint = await api.runtime.db.webhookEndpoint.create({
-      data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url: receiver.url, enabledEvents: ['*'], secret: 'whsec_x' },
+      data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url, enabledEvents: ['*'], secret: 'whsec_x' },
     });
     // Marked dispatched so that the suite's own worker (which allows private targets) leaves it alone.
     const { id: eventId } = await api.runtime.db.event.create({
       data: { id: newId('event'), merchantId, environment: 'sandbox', type: 'customer.updated', data: {}, dispatchedAt: new Date() },
     });
-    const strict = new WebhookService({ db: api.runtime.db, fetch, timeoutMs: 1000, allowPrivateTargets: false });
+    const strict = new WebhookService({
+      db: api.runtime.db,
+      timeoutMs: 1000,
+      allowPrivateTargets: false,
+      post: (target, headers, body, options) =>
+        postWebhook(target, headers, body, { ...options, lookup: guardedLookup(resolvingTo('127.0.0.1')) }),
+    });
     const [deliveryId] = await strict.planDeliveries(eventId);
     await expect(strict.attemptDelivery(deliveryId!)).rejects.toMatchObject({ nonRetryable: true });
     expect(receiver.received).toHaveLength(0);
     const delivery = await api.runtime.db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
-    expect(delivery).toMatchObject({ endpointId: endpoint.id, status: 'pending', attempts: 1 });
-    expect(delivery.lastError).toMatch(/^refused: 127\.0\.0\.1 is a private address/);
-    expect(await privateTargetReason('http://localhost:1/x')).toMatch(/local address/);
+    expect(delivery).toMatchObject({ endpointId: endpoint.id, status: 'pending', attempts: 1, lastStatusCode: null });
+    expect(delivery.lastError).toBe('refused: rebound.example resolves to the private address 127.0.0.1');
+
+    // The same endpoint with private targets allowed (local development) is delivered.
+    const lenient = new WebhookService({
+      db: api.runtime.db,
+      timeoutMs: 1000,
+      allowPrivateTargets: true,
+      post: (target, headers, body, options) => postWebhook(target.replace('rebound.example', '127.0.0.1'), headers, body, options),
+    });
+    await lenient.attemptDelivery(deliveryId!);
+    expect(receiver.received).toHaveLength(1);
     await receiver.stop();
   });
 });
