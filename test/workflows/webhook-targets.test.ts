@@ -1,8 +1,8 @@
+import type { lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids';
 import { WebhookService } from '../../src/webhooks/webhook.service';
-import type { lookup } from 'node:dns';
-import { isIP } from 'node:net';
 import { guardedLookup, isPrivateAddress } from '../../src/webhooks/target';
 import { postWebhook } from '../../src/webhooks/transport';
 import { startTestApi, type TestApi } from '../support/harness';
