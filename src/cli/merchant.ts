@@ -1,7 +1,7 @@
 // Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
 // `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`.
 import { z } from 'zod';
-import { ConfigError, loadConfig, loadDotEnv } from '../config';
+import { loadConfig, loadDotEnv } from '../config';
 import { createDb } from '../db';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres';
 import { MerchantService } from '../merchants/merchant.service';
@@ -50,6 +50,6 @@ async function run(args: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
+  console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
