@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import type { Scope } from '../lib/scope';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../http/pagination';
-import { SIGNATURE_HEADER, signPayload } from './signature';
+import { SIGNATURE_HEADER, signatureHeader } from './signature';
 import { RefusedTargetError, literalPrivateTargetReason } from './target';
 import { postWebhook } from './transport';
 import type { CreateWebhookEndpointBody, WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas';
@@ -158,7 +158,7 @@ export class WebhookService {
           'user-agent': 'customer-lifecycle-webhooks/1',
           'webhook-id': delivery.event.id,
           'webhook-timestamp': String(timestamp),
-          [SIGNATURE_HEADER.toLowerCase()]: signPayload(payload, delivery.endpoint.secret, timestamp),
+          [SIGNATURE_HEADER.toLowerCase()]: signatureHeader([delivery.endpoint.secret], delivery.event.id, timestamp, payload),
         },
         payload,
         { timeoutMs: this.deps.timeoutMs, allowPrivateTargets: this.deps.allowPrivateTargets },

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids';
 import { WebhookService } from '../../src/webhooks/webhook.service';
+import { generateWebhookSecret } from '../../src/webhooks/signature';
 import { guardedLookup } from '../../src/webhooks/target';
 import { postWebhook } from '../../src/webhooks/transport';
 import { startTestApi, type TestApi } from '../support/harness';
@@ -47,7 +48,7 @@ describe('webhook targets on private networks are refused unless allowed', () =>
     const url = receiver.url.replace('127.0.0.1', 'rebound.example');
     // Written directly, as an endpoint whose name resolved publicly when it was registered.
     const endpoint = await api.runtime.db.webhookEndpoint.create({
-      data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url, enabledEvents: ['*'], secret: 'whsec_x' },
+      data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url, enabledEvents: ['*'], secret: generateWebhookSecret() },
     });
     // Marked dispatched so that the suite's own worker (which allows private targets) leaves it alone.
     const { id: eventId } = await api.runtime.db.event.create({
