@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # One image for the API, the Temporal worker and the migration job; the command picks the role.
+# It runs the compiled JavaScript (npm run build); tsx and the other dev tools stay out of it.
 # bookworm-slim rather than alpine: @temporalio/core-bridge ships a native module linked against glibc.
 
 FROM node:20-bookworm-slim AS base
@@ -12,26 +13,36 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates tini \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-ENV NODE_ENV=production
 
-FROM base AS deps
 # The postinstall `prisma generate` needs only the schema and its runner; copying nothing else keeps
-# this layer cached until dependencies or the schema change.
+# the dependency layers cached until dependencies or the schema change.
 # `npm install` rather than `npm ci`: the lockfile is written on a registry mirror that lacks some
 # platform packages (@swc/core for macOS, Windows), which `npm ci` reports as out of sync. The
 # versions it resolves are still the lockfile's.
+FROM base AS build
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY prisma/schema.prisma ./prisma/schema.prisma
+COPY src/cli/prisma-generate.mjs ./src/cli/prisma-generate.mjs
+RUN --mount=type=cache,target=/root/.npm npm install --no-audit --no-fund
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+RUN npm run build
+
+FROM base AS deps
 COPY package.json package-lock.json ./
 COPY prisma/schema.prisma ./prisma/schema.prisma
-COPY src/cli/prisma-generate.ts ./src/cli/prisma-generate.ts
+COPY src/cli/prisma-generate.mjs ./src/cli/prisma-generate.mjs
 RUN --mount=type=cache,target=/root/.npm npm install --omit=dev --no-audit --no-fund
 
 FROM base
+ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
-COPY . .
-COPY --from=deps /app/src/generated ./src/generated
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY prisma ./prisma
 # The files stay root-owned, so the running process cannot modify its own code.
 USER node
 EXPOSE 3000
-# Mirrors the package.json start scripts, minus npm: one process fewer between tini and node.
-ENTRYPOINT ["tini", "--", "node", "--import", "tsx", "src/main.ts"]
+ENTRYPOINT ["tini", "--", "node", "--enable-source-maps", "dist/src/main.js"]
 CMD ["api"]

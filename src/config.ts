@@ -1,8 +1,18 @@
 import { z } from 'zod';
+import { parseDuration } from './lib/duration.js';
 
-const duration = z
+const durationList = (fallback: string) => z
   .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 10s, 5m or 1h');
+  .default(fallback)
+  .transform((text, context) => {
+    const parts = text.split(',').map((part) => part.trim());
+    const durations = parts.map(parseDuration);
+    if (parts.length === 0 || durations.some((ms) => ms === undefined)) {
+      context.addIssue({ code: 'custom', message: 'expected comma-separated durations such as 5s,5m,30m,2h' });
+      return z.NEVER;
+    }
+    return durations as number[];
+  });
 
 /** Every variable the processes read; `.env.example` documents the same list. */
 export const ConfigSchema = z.object({
@@ -13,6 +23,11 @@ export const ConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port').default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('customer-lifecycle'),
+  /**
+   * The Temporal Web UI, for links to runs in API answers. Outside production it defaults to the
+   * dev server's UI; in production links are left out unless it is set.
+   */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://localhost:1025'),
   MAIL_FROM: z.string().min(3).default('Customer Lifecycle <no-reply@customer-lifecycle.local>'),
   /** Requests per second one API key may send to one API process, and its burst allowance. */
@@ -20,17 +35,30 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
   /** Largest JSON body the API accepts. */
   BODY_LIMIT: z.string().default('1mb'),
-  /** First retry delay of a failed webhook delivery; later ones back off exponentially. */
-  WEBHOOK_RETRY_INITIAL_INTERVAL: duration.default('10s'),
-  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /**
+   * Delays before each retry of a failed webhook delivery (Svix's schedule by default): a delivery
+   * gets one attempt more than there are delays, then it is `failed`.
+   */
+  WEBHOOK_RETRY_SCHEDULE: durationList('5s,5m,30m,2h,5h,10h,10h'),
+  /** Total deadline of one delivery attempt, from connecting until the status and headers are read. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /** Allow webhook URLs on loopback or private networks: for local development only. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
-  /** How often the worker hands events left behind by a crash to Temporal. */
-  OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(2_000),
+  /** How long the outbox relay sleeps when it finds no event to hand to the event bus. */
+  OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(200),
+  /** Period of the worker's housekeeping: idempotency purge, stuck-deletion and webhook reconcilers. */
+  HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
+  /** A `running` deletion unchanged for this long is checked for a live workflow and restarted. */
+  DELETION_STUCK_AFTER_MS: z.coerce.number().int().min(100).default(60_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The Temporal Web UI base URL to link runs to, if links are wanted in this environment. */
+export function temporalUiUrl(config: Config): string | undefined {
+  if (config.TEMPORAL_UI_URL) return config.TEMPORAL_UI_URL.replace(/\/+$/, '');
+  return config.NODE_ENV === 'production' ? undefined : 'http://localhost:8233';
+}
 
 export class ConfigError extends Error {}
 

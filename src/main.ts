@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig, loadDotEnv } from './config';
-import { createLogger } from './logger';
-import { migrate } from './migrate';
-import { createRuntime, startApi, startWorker, stopOnSignal } from './runtime';
+import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { createLogger } from './logger.js';
+import { migrate } from './migrate.js';
+import { createRuntime, startApi, startWorker, stopOnSignal } from './runtime.js';
 
 const ROLES = ['api', 'worker', 'migrate'] as const;
 type Role = (typeof ROLES)[number];

@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
-import type { Logger } from './logger';
+import { PROJECT_ROOT } from './lib/paths.js';
+import type { Logger } from './logger.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'prisma', 'migrations');
 
 // The same key `prisma migrate deploy` locks on, so the two never run at once.
 const PRISMA_ADVISORY_LOCK = 72707369;

@@ -1,13 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { createActivities } from '../activities';
-import type { Config } from './config';
-import { createDb, type Db } from './db';
-import { createApp } from './http/app';
-import type { Logger } from './logger';
-import { createServices, type Services } from './services';
-import { connectClient, createWorker, ensureSearchAttributes } from './temporal/temporal';
+import { createActivities } from '../activities/index.js';
+import type { Config } from './config.js';
+import { createDb, type Db } from './db.js';
+import { createApp } from './http/app.js';
+import type { Logger } from './logger.js';
+import { EventBus } from './events/event-bus.js';
+import { startHousekeeping, workerTasks } from './housekeeping/housekeeping.js';
+import { createServices, createSubscribers, type Services } from './services.js';
+import { ensureSchedules, serviceSchedules } from './temporal/schedules.js';
+import { connectClient, createWorker, ensureSearchAttributes } from './temporal/temporal.js';
 
 /** A started part of the service and the way to stop it. */
 export interface Running {
@@ -37,7 +40,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
 }
 
 export async function startApi(runtime: Runtime, config: Config, logger: Logger): Promise<Running & { url: string }> {
-  const app = createApp({ ...runtime, config, logger });
+  const app = createApp({ db: runtime.db, config, logger, merchants: runtime.services.merchants, handlers: runtime.services });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(config.PORT, () => resolve(listening));
   });
@@ -55,11 +58,12 @@ export async function startApi(runtime: Runtime, config: Config, logger: Logger)
 }
 
 /**
- * Runs the Temporal worker and the outbox relay, which hands over events a crash left behind and
- * clears expired idempotency records.
+ * Runs the Temporal worker (with the service's schedules in place) and the housekeeping passes:
+ * the outbox relay that feeds the event bus, the idempotency purge and the reconcilers.
  */
 export async function startWorker(runtime: Runtime, config: Config, logger: Logger): Promise<Running> {
   await ensureSearchAttributes(runtime.temporal, config.TEMPORAL_NAMESPACE, logger);
+  await ensureSchedules(runtime.temporal, config.TEMPORAL_TASK_QUEUE, serviceSchedules(), logger);
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -70,18 +74,12 @@ export async function startWorker(runtime: Runtime, config: Config, logger: Logg
   const running = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
 
-  let relaying: Promise<unknown> = Promise.resolve();
-  const relay = setInterval(() => {
-    relaying = Promise.all([
-      runtime.services.events.relayPending(config.OUTBOX_RELAY_INTERVAL_MS),
-      runtime.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } }),
-    ]).catch((error: unknown) => logger.warn({ err: error }, 'outbox relay pass failed'));
-  }, config.OUTBOX_RELAY_INTERVAL_MS);
+  const bus = new EventBus({ db: runtime.db, subscribers: createSubscribers(runtime.services), logger });
+  const housekeeping = startHousekeeping(workerTasks({ bus, services: runtime.services, config }), logger);
 
   return {
     async stop() {
-      clearInterval(relay);
-      await relaying;
+      await housekeeping.stop();
       worker.shutdown();
       await running;
       await connection.close();

@@ -1,13 +1,15 @@
 import type { Client } from '@temporalio/client';
-import { BillingService } from './billing/billing.service';
-import type { Config } from './config';
-import { CustomerService } from './customers/customer.service';
-import type { Db } from './db';
-import { DeletionService } from './deletions/deletion.service';
-import { EventDispatcher } from './events/event.service';
-import type { Logger } from './logger';
-import { MerchantService } from './merchants/merchant.service';
-import { WebhookService } from './webhooks/webhook.service';
+import { BillingService } from './billing/billing.service.js';
+import { temporalUiUrl, type Config } from './config.js';
+import { CustomerService } from './customers/customer.service.js';
+import type { Db } from './db.js';
+import { DeletionService } from './deletions/deletion.service.js';
+import type { EventSubscriber } from './events/event-bus.js';
+import type { Logger } from './logger.js';
+import { MerchantService } from './merchants/merchant.service.js';
+import type { OperationDeps } from './operations.js';
+import { WebhookService } from './webhooks/webhook.service.js';
+import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -18,26 +20,42 @@ export interface ServiceDeps {
 
 export type Services = ReturnType<typeof createServices>;
 
-/** The domain services, built once per process and shared by the HTTP routes and the activities. */
+/**
+ * The domain services, built once per process and shared by the HTTP operations, the activities
+ * and the event bus. `satisfies OperationDeps`: every operation's handler finds what it needs.
+ */
 export function createServices({ db, temporal, config, logger }: ServiceDeps) {
-  const events = new EventDispatcher({
-    db,
-    temporal,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    retry: { initialInterval: config.WEBHOOK_RETRY_INITIAL_INTERVAL, maximumAttempts: config.WEBHOOK_MAX_ATTEMPTS },
-    logger,
-  });
-  const customers = new CustomerService({ db, events, logger });
-  return {
-    events,
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  const customers = new CustomerService({ db, logger });
+  const services = {
     merchants: new MerchantService({ db }),
     customers,
     billing: new BillingService({ db, customers }),
-    deletions: new DeletionService({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, logger }),
+    deletions: new DeletionService({
+      db,
+      temporal,
+      taskQueue,
+      ui: { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE },
+      logger,
+    }),
     webhooks: new WebhookService({
       db,
+      temporal,
+      taskQueue,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
+      logger,
     }),
+    probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
   };
+  return services satisfies OperationDeps;
+}
+
+/**
+ * The reactions to committed events, in the order each batch reaches them. A new reaction (a
+ * subscriber) is added here and nowhere else.
+ */
+export function createSubscribers(services: Services): EventSubscriber[] {
+  return [webhookSubscriber(services.webhooks)];
 }

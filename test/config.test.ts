@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('configuration', () => {
   const valid = { DATABASE_URL: 'postgresql://u:p@localhost:5432/db' };
@@ -10,9 +10,9 @@ describe('configuration', () => {
   });
 
   it('names every bad variable', () => {
-    const attempt = () => loadConfig({ DATABASE_URL: 'mysql://x', PORT: 'eighty', TEMPORAL_ADDRESS: 'no-port', WEBHOOK_RETRY_INITIAL_INTERVAL: 'soon' });
+    const attempt = () => loadConfig({ DATABASE_URL: 'mysql://x', PORT: 'eighty', TEMPORAL_ADDRESS: 'no-port', WEBHOOK_RETRY_SCHEDULE: '5s,soon' });
     expect(attempt).toThrow(ConfigError);
-    for (const name of ['DATABASE_URL', 'PORT', 'TEMPORAL_ADDRESS', 'WEBHOOK_RETRY_INITIAL_INTERVAL']) {
+    for (const name of ['DATABASE_URL', 'PORT', 'TEMPORAL_ADDRESS', 'WEBHOOK_RETRY_SCHEDULE']) {
       expect(attempt).toThrow(new RegExp(`^  ${name}: `, 'm'));
     }
   });

@@ -1,33 +1,50 @@
-// The one place that names the workflows, their ids, search attributes, queries and signals.
-// Imported by workflow code and by the client side, so it must stay free of I/O.
+// The one place that names the workflows, their ids, inputs, search attributes, queries and
+// signals. Imported by workflow code and by the client side (services, tests), so it must stay free
+// of I/O and must not import workflow or activity code.
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const SEARCH_ATTRIBUTES = {
   customerId: defineSearchAttributeKey('CustomerId', 'KEYWORD'),
   merchantId: defineSearchAttributeKey('MerchantId', 'KEYWORD'),
+  /** `running`, `action_required`, `completed`: search `DeletionStatus = "action_required"` in the UI. */
+  deletionStatus: defineSearchAttributeKey('DeletionStatus', 'KEYWORD'),
+} as const;
+
+/** Workflow type names, as registered by the worker (the exported function names). */
+export const WORKFLOW_TYPES = {
+  customerDeletion: 'customerDeletionWorkflow',
+  webhookEndpoint: 'webhookEndpointWorkflow',
 } as const;
 
 export const workflowIds = {
   customerDeletion: (customerId: string) => `customer-deletion:${customerId}`,
-  webhookEvent: (eventId: string) => `webhook-event:${eventId}`,
+  webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
 } as const;
 
-export type StepState = 'pending' | 'running' | 'completed' | 'failed';
+// --- Customer deletion -------------------------------------------------------------------------
+
+export type StepState = 'pending' | 'running' | 'completed' | 'action_required';
 
 export interface DeletionProgress {
   customerId: string;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'action_required' | 'completed';
   steps: { name: string; state: StepState; detail?: string }[];
 }
-
-export const deletionProgressQuery = defineQuery<DeletionProgress>('deletionProgress');
 
 export interface CustomerDeletionInput {
   customerId: string;
 }
 
-export interface WebhookEventInput {
-  eventId: string;
-  retry: { initialInterval: string; maximumAttempts: number };
+export const deletionProgressQuery = defineQuery<DeletionProgress>('deletionProgress');
+/** Resumes a deletion waiting in `action_required` from the step that failed. */
+export const deletionRetrySignal = defineSignal('deletionRetry');
+
+// --- Webhook delivery ----------------------------------------------------------------------------
+
+export interface WebhookEndpointInput {
+  endpointId: string;
 }
+
+/** New deliveries are due: carries no payload, the workflow reads them from the database. */
+export const webhookDeliveriesDueSignal = defineSignal('webhookDeliveriesDue');

@@ -1,2 +1,2 @@
-export { customerDeletionWorkflow } from './customer-deletion.workflow';
-export { webhookEventWorkflow } from './webhook-event.workflow';
+export { customerDeletionWorkflow } from './customer-deletion.workflow.js';
+export { webhookEndpointWorkflow } from './webhook-endpoint.workflow.js';

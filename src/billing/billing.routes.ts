@@ -1,19 +1,33 @@
-import { Router } from 'express';
-import { scopeOf } from '../http/context';
-import { PaginationQuery } from '../http/pagination';
-import { parseInput } from '../lib/validation';
-import type { Services } from '../services';
+import { CustomerPath } from '../customers/customer.schemas.js';
+import { operationsFor } from '../http/operation.js';
+import { paginationQuery } from '../lib/pagination.js';
+import type { BillingService } from './billing.service.js';
+import { InvoiceList, PaymentList } from './billing.schemas.js';
 
-export function billingRoutes({ billing }: Pick<Services, 'billing'>): Router {
-  const router = Router();
+const op = operationsFor<{ billing: BillingService }>();
+const tag = 'Billing';
 
-  router.get('/customers/:id/payments', async (req, res) => {
-    res.json(await billing.customerPayments(scopeOf(res), req.params.id, parseInput(PaginationQuery, req.query)));
-  });
-
-  router.get('/customers/:id/invoices', async (req, res) => {
-    res.json(await billing.customerInvoices(scopeOf(res), req.params.id, parseInput(PaginationQuery, req.query)));
-  });
-
-  return router;
-}
+export const billingOperations = {
+  listCustomerPayments: op({
+    method: 'get',
+    path: '/v1/customers/{id}/payments',
+    tag,
+    summary: "List a customer's payments",
+    params: CustomerPath,
+    query: paginationQuery('payment'),
+    responses: { 200: { description: 'One page of payments', schema: PaymentList } },
+    errors: [404],
+    handle: ({ billing }, { scope, params, query }) => billing.customerPayments(scope, params.id, query),
+  }),
+  listCustomerInvoices: op({
+    method: 'get',
+    path: '/v1/customers/{id}/invoices',
+    tag,
+    summary: "List a customer's invoices",
+    params: CustomerPath,
+    query: paginationQuery('invoice'),
+    responses: { 200: { description: 'One page of invoices', schema: InvoiceList } },
+    errors: [404],
+    handle: ({ billing }, { scope, params, query }) => billing.customerInvoices(scope, params.id, query),
+  }),
+};

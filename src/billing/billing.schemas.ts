@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ListEnvelope } from '../http/pagination';
+import { ListEnvelope } from '../lib/pagination.js';
 
 export const PaymentObject = z
   .object({
@@ -8,8 +8,8 @@ export const PaymentObject = z
     customer_id: z.string().nullable(),
     amount: z.number().int().meta({ description: "Integer amount in the currency's minor unit." }),
     currency: z.string(),
-    status: z.enum(['pending', 'succeeded', 'failed', 'refunded']),
-    source: z.enum(['payment_link', 'api', 'subscription']),
+    status: z.enum(['pending', 'succeeded', 'failed', 'refunded', 'partially_refunded']),
+    source: z.enum(['payment_link', 'invoice', 'subscription', 'checkout', 'api']),
     source_id: z.string().nullable(),
     source_description: z.string().nullable(),
     created: z.iso.datetime(),

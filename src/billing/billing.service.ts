@@ -1,9 +1,9 @@
-import type { Db } from '../db';
-import type { Invoice, Payment } from '../generated/prisma/client';
-import type { CustomerService } from '../customers/customer.service';
-import { paginate, type Page, type PaginationQuery } from '../http/pagination';
-import type { Scope } from '../lib/scope';
-import type { InvoiceObject, PaymentObject } from './billing.schemas';
+import type { Db } from '../db.js';
+import type { Invoice, Payment } from '../generated/prisma/client.js';
+import type { CustomerService } from '../customers/customer.service.js';
+import { paginate, type Page, type PaginationQuery } from '../lib/pagination.js';
+import type { Scope } from '../lib/scope.js';
+import type { InvoiceObject, PaymentObject } from './billing.schemas.js';
 
 /** JSON numbers are exact up to 2^53; larger minor-unit amounts are refused rather than rounded. */
 function exactNumber(amount: bigint): number {

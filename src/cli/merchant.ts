@@ -1,10 +1,10 @@
 // Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
 // `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`.
 import { z } from 'zod';
-import { loadConfig, loadDotEnv } from '../config';
-import { createDb } from '../db';
-import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres';
-import { MerchantService } from '../merchants/merchant.service';
+import { loadConfig, loadDotEnv } from '../config.js';
+import { createDb } from '../db.js';
+import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
+import { MerchantService } from '../merchants/merchant.service.js';
 
 function environment(value: string | undefined): 'sandbox' | 'live' {
   const parsed = z.enum(['sandbox', 'live']).safeParse(value);

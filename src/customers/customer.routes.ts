@@ -1,79 +1,126 @@
-import { Router } from 'express';
-import { parseInput } from '../lib/validation';
-import { scopeOf } from '../http/context';
-import type { Services } from '../services';
+import { operationsFor } from '../http/operation.js';
+import type { CustomerService, UpsertOutcome } from './customer.service.js';
 import {
   AddTagsBody,
   BatchUpsertBody,
+  BatchUpsertResult,
   CreateCustomerBody,
+  CustomerList,
+  CustomerObject,
+  CustomerPath,
+  CustomerTagPath,
   ExternalPathParams,
   GetCustomerQuery,
   ListCustomersQuery,
-  Tag,
   UpdateCustomerBody,
   UpsertCustomerBody,
-} from './customer.schemas';
+  UpsertResult,
+} from './customer.schemas.js';
 
-export function customerRoutes({ customers, deletions }: Pick<Services, 'customers' | 'deletions'>): Router {
-  const router = Router();
+const op = operationsFor<{ customers: CustomerService }>();
+const tag = 'Customers';
 
-  router.post('/customers', async (req, res) => {
-    const body = parseInput(CreateCustomerBody, req.body ?? {});
-    res.status(201).json(await customers.create(scopeOf(res), body));
-  });
-
-  router.get('/customers', async (req, res) => {
-    res.json(await customers.list(scopeOf(res), parseInput(ListCustomersQuery, req.query)));
-  });
-
-  // Registered before /customers/:id so "external" is never taken for an id.
-  router.put('/customers/external/batch', async (req, res) => {
-    const { items } = parseInput(BatchUpsertBody, req.body ?? {});
-    const results = await customers.batchUpsert(scopeOf(res), items);
-    const count = (status: string) => results.filter((result) => result.status === status).length;
-    res.json({
-      object: 'batch_result',
-      created: count('created'),
-      updated: count('updated'),
-      failed: count('error'),
-      results,
-    });
-  });
-
-  router.put('/customers/external/:source/:external_id', async (req, res) => {
-    const params = parseInput(ExternalPathParams, req.params);
-    const body = parseInput(UpsertCustomerBody, req.body ?? {});
-    const outcome = await customers.upsertByExternalId(scopeOf(res), params.source, params.external_id, body);
-    res.status(outcome.created ? 201 : 200).json(outcome);
-  });
-
-  router.get('/customers/:id', async (req, res) => {
-    const { expand } = parseInput(GetCustomerQuery, req.query);
-    res.json(await customers.get(scopeOf(res), req.params.id, { expandStats: expand.includes('stats') }));
-  });
-
-  router.patch('/customers/:id', async (req, res) => {
-    const body = parseInput(UpdateCustomerBody, req.body ?? {});
-    res.json(await customers.update(scopeOf(res), req.params.id, body));
-  });
-
-  router.post('/customers/:id/tags', async (req, res) => {
-    const { tags } = parseInput(AddTagsBody, req.body ?? {});
-    res.json(await customers.addTags(scopeOf(res), req.params.id, tags));
-  });
-
-  router.delete('/customers/:id/tags/:tag', async (req, res) => {
-    const tag = parseInput(Tag, req.params.tag, 'tag');
-    res.json(await customers.removeTag(scopeOf(res), req.params.id, tag));
-  });
-
-  router.delete('/customers/:id', async (req, res) => {
-    res.status(202).json(await deletions.request(scopeOf(res), req.params.id));
-  });
-
-  router.get('/customers/:id/deletion', async (req, res) => {
-    res.json(await deletions.get(scopeOf(res), req.params.id));
-  });
-
-  return router;
-}
+export const customerOperations = {
+  createCustomer: op({
+    method: 'post',
+    path: '/v1/customers',
+    tag,
+    summary: 'Create a customer',
+    description:
+      'Fails with 409 when a live customer already has the email, or the same external_id in the same ' +
+      'external_source (an external_id without a source is a namespace of its own).',
+    body: CreateCustomerBody,
+    responses: { 201: { description: 'The new customer', schema: CustomerObject } },
+    errors: [409],
+    handle: ({ customers }, { write, body }) => customers.create(write, body),
+  }),
+  listCustomers: op({
+    method: 'get',
+    path: '/v1/customers',
+    tag,
+    summary: 'List customers',
+    description: 'Active customers, newest first; `total` counts every match across pages.',
+    query: ListCustomersQuery,
+    responses: { 200: { description: 'One page of customers', schema: CustomerList } },
+    handle: ({ customers }, { scope, query }) => customers.list(scope, query),
+  }),
+  batchUpsertCustomers: op({
+    method: 'put',
+    path: '/v1/customers/external/batch',
+    tag,
+    summary: 'Create or update many customers by external source and id',
+    description:
+      'Each item, shaped as `BatchUpsertItem`, is validated and judged on its own: a bad item is reported in ' +
+      '`results` with status `error` and never blocks the others. Identity is the pair (source, external_id).',
+    body: BatchUpsertBody,
+    bodyExample: { items: [{ source: 'shopify', external_id: 'user_123', email: 'jane@example.com', name: 'Jane' }] },
+    responses: { 200: { description: 'One result per item, in order', schema: BatchUpsertResult } },
+    handle: ({ customers }, { write, body }) => customers.batchUpsert(write, body.items),
+  }),
+  upsertCustomer: op({
+    method: 'put',
+    path: '/v1/customers/external/{source}/{external_id}',
+    tag,
+    summary: 'Create or update a customer by external source and id',
+    description:
+      'The pair (source, external_id) identifies the customer: two integrations may both have a customer "123". ' +
+      'Metadata is merged key by key. A field that may no longer change (currency once billing objects exist) ' +
+      'is kept and reported in `warnings`.',
+    params: ExternalPathParams,
+    body: UpsertCustomerBody,
+    responses: {
+      200: { description: 'The existing customer, updated', schema: UpsertResult },
+      201: { description: 'A new customer', schema: UpsertResult },
+    },
+    errors: [409],
+    handle: ({ customers }, { write, params, body }) => customers.upsertByExternalId(write, params.source, params.external_id, body),
+    reply: (outcome: UpsertOutcome) => ({ status: outcome.created ? 201 : 200, body: outcome }),
+  }),
+  getCustomer: op({
+    method: 'get',
+    path: '/v1/customers/{id}',
+    tag,
+    summary: 'Retrieve a customer',
+    params: CustomerPath,
+    query: GetCustomerQuery,
+    responses: { 200: { description: 'The customer', schema: CustomerObject } },
+    errors: [404],
+    handle: ({ customers }, { scope, params, query }) =>
+      customers.get(scope, params.id, { expandStats: query.expand.includes('stats') }),
+  }),
+  updateCustomer: op({
+    method: 'patch',
+    path: '/v1/customers/{id}',
+    tag,
+    summary: 'Update a customer',
+    description: 'Only the fields sent change; null clears a field; metadata is merged key by key.',
+    params: CustomerPath,
+    body: UpdateCustomerBody,
+    responses: { 200: { description: 'The updated customer', schema: CustomerObject } },
+    errors: [404, 409],
+    handle: ({ customers }, { write, params, body }) => customers.update(write, params.id, body),
+  }),
+  addCustomerTags: op({
+    method: 'post',
+    path: '/v1/customers/{id}/tags',
+    tag,
+    summary: 'Add tags to a customer',
+    description: 'Emits `customer.tag_added` once per tag the customer did not have.',
+    params: CustomerPath,
+    body: AddTagsBody,
+    responses: { 200: { description: 'The customer with its tags', schema: CustomerObject } },
+    errors: [404, 409],
+    handle: ({ customers }, { write, params, body }) => customers.addTags(write, params.id, body.tags),
+  }),
+  removeCustomerTag: op({
+    method: 'delete',
+    path: '/v1/customers/{id}/tags/{tag}',
+    tag,
+    summary: 'Remove a tag from a customer',
+    description: 'Emits `customer.tag_removed` when the customer had the tag.',
+    params: CustomerTagPath,
+    responses: { 200: { description: 'The customer with its tags', schema: CustomerObject } },
+    errors: [404, 409],
+    handle: ({ customers }, { write, params }) => customers.removeTag(write, params.id, params.tag),
+  }),
+};

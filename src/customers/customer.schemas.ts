@@ -1,19 +1,22 @@
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
-import { isCountryCode, isCurrencyCode, isTimeZone } from '../lib/iso';
-import { ListEnvelope, PaginationQuery } from '../http/pagination';
+import { idSchema } from '../lib/ids.js';
+import { isCountryCode, isCurrencyCode, isTimeZone } from '../lib/iso.js';
+import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
 
 // Create and update share these field rules. On create, null means "not set"; on update, null
 // clears the field.
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+// Printable characters only: no whitespace, commas, control or format characters (\p{C} also
+// covers unassigned and private-use code points), so a tag reads the same everywhere it is shown.
 export const Tag = z
   .string()
   .trim()
   .min(1)
   .max(64)
-  .regex(/^[^\s,]+$/, 'a tag has no spaces or commas')
+  .regex(/^[^\s,\p{C}]+$/u, 'a tag is printable characters only, without spaces or commas')
   .meta({ example: 'vip' });
 
 export const MetadataValue = z.union([z.string().max(500), z.number(), z.boolean(), z.null()]);
@@ -113,15 +116,23 @@ export const BatchUpsertBody = z
 export const AddTagsBody = z.strictObject({ tags: z.array(Tag).min(1).max(100) }).meta({ id: 'AddTagsBody' });
 
 export const ExternalPathParams = z.object({ source: ExternalSource, external_id: ExternalId });
+export const CustomerPath = z.object({ id: idSchema('customer') });
+export const CustomerTagPath = CustomerPath.extend({ tag: Tag });
 
-const dateBound = z.union([
-  z.coerce.number().int().nonnegative().transform((seconds) => new Date(seconds * 1000)),
-  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
-  z.iso.date().transform((value) => new Date(`${value}T00:00:00Z`)),
-]);
+// Dates the database stores: from the Unix epoch to the end of year 9999.
+const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const inRange = (date: Date) => !Number.isNaN(date.getTime()) && date.getTime() >= 0 && date.getTime() <= LATEST_DATE_MS;
+const dateBound = z
+  .union([
+    z.coerce.number().int().nonnegative().transform((seconds) => new Date(seconds * 1000)),
+    z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+    z.iso.date().transform((value) => new Date(`${value}T00:00:00Z`)),
+  ])
+  .refine(inRange, 'expected a date between 1970-01-01 and 9999-12-31');
 
-export const ListCustomersQuery = PaginationQuery.extend({
+export const ListCustomersQuery = paginationQuery('customer').extend({
   external_id: ExternalId.optional(),
+  external_source: ExternalSource.optional().meta({ description: 'With external_id: the integration it came from.' }),
   email: z.string().trim().min(1).optional(),
   tag: Tag.optional(),
   'created[gte]': dateBound.optional().meta({ description: 'ISO 8601 date-time, date, or Unix seconds' }),

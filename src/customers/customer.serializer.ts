@@ -1,5 +1,5 @@
-import type { Customer } from '../generated/prisma/client';
-import type { CustomerObject } from './customer.schemas';
+import type { Customer } from '../generated/prisma/client.js';
+import type { CustomerObject } from './customer.schemas.js';
 
 type Stats = NonNullable<CustomerObject['stats']>;
 

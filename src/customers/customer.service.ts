@@ -1,13 +1,14 @@
-import type { Customer } from '../generated/prisma/client';
-import { Prisma, isUniqueViolation, type Db, type DbTx } from '../db';
-import { EventDispatcher, recordEvent, type EventType } from '../events/event.service';
-import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import { minorUnitsToDecimal } from '../lib/money';
-import type { Scope } from '../lib/scope';
-import { parseInput } from '../lib/validation';
-import type { Logger } from '../logger';
-import { paginate, type Page } from '../http/pagination';
+import { customersWithBillingObjects } from '../billing/billing.pins.js';
+import { Prisma, isUniqueViolation, type Db, type DbTx } from '../db.js';
+import { tagEvents, type NewEvent } from '../events/outbox.js';
+import type { Customer } from '../generated/prisma/client.js';
+import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { minorUnitsToDecimal } from '../lib/money.js';
+import { paginate, type Page } from '../lib/pagination.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
+import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
+import type { Logger } from '../logger.js';
 import {
   BatchUpsertItem,
   type CreateCustomerBody,
@@ -15,12 +16,21 @@ import {
   type ListCustomersQuery,
   type UpdateCustomerBody,
   type UpsertCustomerBody,
-} from './customer.schemas';
-import { serializeCustomer } from './customer.serializer';
+} from './customer.schemas.js';
+import { serializeCustomer } from './customer.serializer.js';
+import {
+  customersByEmail,
+  insertCustomers,
+  lockByExternalKeys,
+  lockCustomers,
+  updateCustomers,
+  type CustomerColumns,
+} from './customer.writer.js';
 
 type ProfileInput = UpsertCustomerBody;
 type Metadata = Record<string, string | number | boolean | null>;
 const MAX_METADATA_KEYS = 50;
+const MAX_TAGS = 100;
 
 export interface UpsertOutcome {
   data: CustomerObject;
@@ -32,7 +42,21 @@ export type BatchItemResult =
   | { index: number; status: 'created' | 'updated'; data: CustomerObject; warnings: FieldError[] }
   | { index: number; status: 'error'; error: { type: string; message: string; param?: string } };
 
-type Emit = (type: EventType, customer: Customer) => Promise<void>;
+export interface BatchResult {
+  object: 'batch_result';
+  created: number;
+  updated: number;
+  failed: number;
+  results: BatchItemResult[];
+}
+
+/** One item of an upsert: the identity pair and the profile fields to set. */
+interface UpsertItem {
+  index: number;
+  source: string;
+  externalId: string;
+  profile: ProfileInput;
+}
 
 /**
  * Case-insensitive email equality. Prisma runs `mode: 'insensitive'` as ILIKE, where `_` and `%`
@@ -43,30 +67,41 @@ const sameEmail = (email: string) => ({ equals: email.replace(/[\\%_]/g, '\\$&')
 /** Customers that still exist for their merchant: `deleting` ones included, deleted ones not. */
 const present = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment, deletedAt: null });
 
-export class CustomerService {
-  constructor(private readonly deps: { db: Db; events: EventDispatcher; logger: Logger }) {}
+/** The events of one customer's change: created/updated, and one per tag gained or lost. */
+function changeEvents(type: 'customer.created' | 'customer.updated', before: readonly string[], after: Customer): NewEvent[] {
+  const object = serializeCustomer(after);
+  return [{ type, object, customerId: after.id }, ...tagEvents(before, after.tags, object)];
+}
 
-  async create(scope: Scope, body: CreateCustomerBody): Promise<CustomerObject> {
+function asItemError(error: unknown): { type: string; message: string; param?: string } {
+  const apiError = error instanceof ApiError ? error : undefined;
+  return {
+    type: apiError?.type ?? 'internal',
+    message: apiError?.message ?? 'Internal error',
+    ...(apiError?.param !== undefined && { param: apiError.param }),
+  };
+}
+
+export class CustomerService {
+  constructor(private readonly deps: { db: Db; logger: Logger }) {}
+
+  async create(write: WriteContext<CustomerObject>, body: CreateCustomerBody): Promise<CustomerObject> {
     if (body.external_source && !body.external_id) {
       throw ValidationError.field('external_source', 'external_source needs an external_id');
     }
-    const customer = await this.write(scope, async (tx, emit) => {
-      await this.assertAvailable(tx, scope, { externalId: body.external_id, email: body.email });
-      const created = await tx.customer.create({
-        data: {
-          id: newId('customer'),
-          merchantId: scope.merchantId,
-          environment: scope.environment,
-          externalId: body.external_id ?? null,
-          externalSource: body.external_source ?? null,
-          ...profileColumns(body),
-          metadata: mergeMetadata({}, body.metadata ?? {}),
-        },
-      });
-      await emit('customer.created', created);
-      return created;
+    const now = new Date();
+    const row = buildCustomer(write, newId('customer'), now, {
+      ...applyProfile(emptyColumns(), body),
+      externalId: body.external_id ?? null,
+      externalSource: body.external_source ?? null,
     });
-    return serializeCustomer(customer);
+    return this.transaction(async (tx) => {
+      const inserted = await insertCustomers(tx, write, [row], changeEvents('customer.created', [], row));
+      if (!inserted.has(row.id)) await this.explainClash(tx, write, row);
+      const result = serializeCustomer(row);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
   }
 
   async get(scope: Scope, id: string, options: { expandStats?: boolean } = {}): Promise<CustomerObject> {
@@ -75,10 +110,14 @@ export class CustomerService {
   }
 
   async list(scope: Scope, query: ListCustomersQuery): Promise<Page<CustomerObject>> {
+    if (query.external_source !== undefined && query.external_id === undefined) {
+      throw ValidationError.field('external_source', 'external_source filters together with external_id');
+    }
     const where: Prisma.CustomerWhereInput = {
       ...present(scope),
       status: 'active',
       ...(query.external_id !== undefined && { externalId: query.external_id }),
+      ...(query.external_source !== undefined && { externalSource: query.external_source }),
       ...(query.email !== undefined && { email: sameEmail(query.email) }),
       ...(query.tag !== undefined && { tags: { has: query.tag } }),
       ...((query['created[gte]'] || query['created[lte]']) && {
@@ -88,144 +127,100 @@ export class CustomerService {
     return paginate(this.deps.db.customer, where, query, (row) => serializeCustomer(row));
   }
 
-  async update(scope: Scope, id: string, body: UpdateCustomerBody): Promise<CustomerObject> {
-    const customer = await this.write(scope, async (tx, emit) => {
-      const current = await this.lockForChange(tx, scope, id);
+  async update(write: WriteContext<CustomerObject>, id: string, body: UpdateCustomerBody): Promise<CustomerObject> {
+    return this.transaction(async (tx) => {
+      const current = await this.lockForChange(tx, write, id);
       const externalIdChanges = body.external_id !== undefined && body.external_id !== current.externalId;
+      const sourceChanges = body.external_source !== undefined && body.external_source !== current.externalSource;
       const currencyChanges = body.currency !== undefined && body.currency !== current.currency;
-      if ((externalIdChanges || currencyChanges) && (await hasBillingObjects(tx, current.id))) {
-        const param = externalIdChanges ? 'external_id' : 'currency';
+      if ((externalIdChanges || sourceChanges || currencyChanges) && (await customersWithBillingObjects(tx, [current.id])).size > 0) {
+        const param = externalIdChanges ? 'external_id' : sourceChanges ? 'external_source' : 'currency';
         throw new ConflictError(`${param} cannot change once the customer has billing objects`, param, {
           customer_id: current.id,
         });
       }
-      if (externalIdChanges || (body.email !== undefined && body.email !== current.email)) {
-        await this.assertAvailable(tx, scope, {
-          externalId: externalIdChanges ? body.external_id : undefined,
-          email: body.email,
-          exceptId: current.id,
-        });
+      const next: Customer = {
+        ...current,
+        ...(body.external_id !== undefined && { externalId: body.external_id }),
+        ...(body.external_source !== undefined && { externalSource: body.external_source }),
+        ...applyProfile(current, body),
+        updatedAt: new Date(),
+      };
+      if (next.externalSource && !next.externalId) {
+        throw ValidationError.field('external_source', 'external_source needs an external_id');
       }
-      const updated = await tx.customer.update({
-        where: { id: current.id },
-        data: {
-          ...(body.external_id !== undefined && { externalId: body.external_id }),
-          ...(body.external_source !== undefined && { externalSource: body.external_source }),
-          ...profileColumns(body),
-          ...(body.metadata != null && { metadata: mergeMetadata(current.metadata as Metadata, body.metadata) }),
-          ...(body.metadata === null && { metadata: {} }),
-        },
-      });
-      await emit('customer.updated', updated);
-      return updated;
+      await this.assertAvailable(tx, write, next);
+      await updateCustomers(tx, write, [next], changeEvents('customer.updated', current.tags, next));
+      const result = serializeCustomer(next);
+      await write.commitReply?.(tx, result);
+      return result;
     });
-    return serializeCustomer(customer);
   }
 
-  async addTags(scope: Scope, id: string, tags: string[]): Promise<CustomerObject> {
-    return this.changeTags(scope, id, (current) => [...current, ...tags]);
+  async addTags(write: WriteContext<CustomerObject>, id: string, tags: string[]): Promise<CustomerObject> {
+    return this.changeTags(write, id, (current) => [...current, ...tags]);
   }
 
-  async removeTag(scope: Scope, id: string, tag: string): Promise<CustomerObject> {
-    return this.changeTags(scope, id, (current) => current.filter((t) => t !== tag));
+  async removeTag(write: WriteContext<CustomerObject>, id: string, tag: string): Promise<CustomerObject> {
+    return this.changeTags(write, id, (current) => current.filter((t) => t !== tag));
   }
 
   /**
-   * Creates or updates the live customer with this external id. A field that may not change
-   * (currency once billing objects exist) is kept and reported as a warning instead of failing.
+   * Creates or updates the live customer identified by (source, external id). A field that may not
+   * change (currency once billing objects exist) is kept and reported as a warning.
    */
   async upsertByExternalId(
-    scope: Scope,
+    write: WriteContext<UpsertOutcome>,
     source: string,
     externalId: string,
-    body: ProfileInput,
+    profile: ProfileInput,
   ): Promise<UpsertOutcome> {
-    const warnings: FieldError[] = [];
-    let created = false;
-    const customer = await this.write(scope, async (tx, emit) => {
-      warnings.length = 0;
-      created = false;
-      // Serializes concurrent upserts of one external id, which would otherwise both insert.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${scope.merchantId}:${scope.environment}:${externalId}`}, 0))`;
-      const existing = await tx.customer.findFirst({ where: { ...present(scope), externalId } });
-      if (!existing) {
-        await this.assertAvailable(tx, scope, { email: body.email });
-        created = true;
-        const row = await tx.customer.create({
-          data: {
-            id: newId('customer'),
-            merchantId: scope.merchantId,
-            environment: scope.environment,
-            externalId,
-            externalSource: source,
-            ...profileColumns(body),
-            metadata: mergeMetadata({}, body.metadata ?? {}),
-          },
-        });
-        await emit('customer.created', row);
-        return row;
-      }
-      if (existing.status !== 'active') {
-        throw new ConflictError(`Customer ${existing.id} is being deleted`, 'external_id', { customer_id: existing.id });
-      }
-      if (existing.externalSource !== null && existing.externalSource !== source) {
-        throw new ConflictError(
-          `external_id '${externalId}' belongs to a customer from source '${existing.externalSource}'`,
-          'external_id',
-          { customer_id: existing.id },
-        );
-      }
-      const changes = { ...body };
-      if (changes.currency !== undefined && changes.currency !== existing.currency && (await hasBillingObjects(tx, existing.id))) {
-        warnings.push({
-          param: 'currency',
-          message: `currency cannot change once the customer has billing objects; kept ${existing.currency}`,
-        });
-        delete changes.currency;
-      }
-      if (changes.email !== undefined && changes.email !== existing.email) {
-        await this.assertAvailable(tx, scope, { email: changes.email, exceptId: existing.id });
-      }
-      const row = await tx.customer.update({
-        where: { id: existing.id },
-        data: {
-          externalSource: source,
-          ...profileColumns(changes),
-          ...(changes.metadata != null && { metadata: mergeMetadata(existing.metadata as Metadata, changes.metadata) }),
-          ...(changes.metadata === null && { metadata: {} }),
-        },
-      });
-      await emit('customer.updated', row);
-      return row;
+    return this.transaction(async (tx) => {
+      const [result] = await this.upsertItems(tx, write, [{ index: 0, source, externalId, profile }]);
+      if (result!.status === 'error') throw result!.failure;
+      const outcome = { data: result!.data, created: result!.status === 'created', warnings: result!.warnings };
+      await write.commitReply?.(tx, outcome);
+      return outcome;
     });
-    return { data: serializeCustomer(customer), created, warnings };
   }
 
-  /** Each item is validated and written on its own: one bad item never blocks the others. */
-  async batchUpsert(scope: Scope, items: unknown[]): Promise<BatchItemResult[]> {
-    const results: BatchItemResult[] = [];
+  /**
+   * Each item is validated and judged on its own (one bad item never blocks the others), then all
+   * the good ones are written set-based: one insert and one update statement for the batch.
+   */
+  async batchUpsert(write: WriteContext<BatchResult>, items: unknown[]): Promise<BatchResult> {
+    const results = new Array<BatchItemResult>(items.length);
+    const valid: UpsertItem[] = [];
+    const seen = new Map<string, number>();
     for (const [index, raw] of items.entries()) {
-      try {
-        const { source, external_id: externalId, ...profile } = parseInput(BatchUpsertItem, raw, `items.${index}`);
-        const outcome = await this.upsertByExternalId(scope, source, externalId, profile);
-        results.push({ index, status: outcome.created ? 'created' : 'updated', data: outcome.data, warnings: outcome.warnings });
-      } catch (error) {
-        if (!(error instanceof ApiError)) {
-          this.deps.logger.error({ err: error, index }, 'batch upsert item failed unexpectedly');
-        }
-        const apiError = error instanceof ApiError ? error : undefined;
-        results.push({
-          index,
-          status: 'error',
-          error: {
-            type: apiError?.type ?? 'internal',
-            message: apiError?.message ?? 'Internal error',
-            ...(apiError?.param !== undefined && { param: apiError.param }),
-          },
-        });
+      const prefix = `items.${index}`;
+      const unstorable = unstorableStrings(raw, prefix);
+      const parsed = unstorable.length === 0 ? BatchUpsertItem.safeParse(raw) : undefined;
+      if (!parsed?.success) {
+        const errors = parsed ? toFieldErrors(parsed.error, prefix) : unstorable;
+        results[index] = { index, status: 'error', error: asItemError(new ValidationError(errors)) };
+        continue;
       }
+      const { source, external_id: externalId, ...profile } = parsed.data;
+      const key = `${source}\u0000${externalId}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const error = ValidationError.field(`${prefix}.external_id`, `items.${first} has the same source and external_id`);
+        results[index] = { index, status: 'error', error: asItemError(error) };
+        continue;
+      }
+      seen.set(key, index);
+      valid.push({ index, source, externalId, profile });
     }
-    return results;
+    const written = await this.transaction((tx) => this.upsertItems(tx, write, valid));
+    for (const result of written) {
+      results[result.index] =
+        result.status === 'error'
+          ? { index: result.index, status: 'error', error: asItemError(result.failure) }
+          : { index: result.index, status: result.status, data: result.data, warnings: result.warnings };
+    }
+    const count = (status: string) => results.filter((result) => result.status === status).length;
+    return { object: 'batch_result', created: count('created'), updated: count('updated'), failed: count('error'), results };
   }
 
   /** The customer as the given scope sees it; anything else is "not found", never "forbidden". */
@@ -235,23 +230,141 @@ export class CustomerService {
     return customer;
   }
 
-  private async changeTags(scope: Scope, id: string, next: (tags: string[]) => string[]): Promise<CustomerObject> {
-    const customer = await this.write(scope, async (tx, emit) => {
-      const current = await this.lockForChange(tx, scope, id);
+  /**
+   * The set-based core of every upsert. Existing customers are locked (so a concurrent DELETE
+   * either waits for this write or is seen here as `deleting`, and is never overwritten), new ones
+   * are inserted; a key inserted concurrently by another request is found on the next round and
+   * updated instead.
+   */
+  private async upsertItems(
+    tx: DbTx,
+    scope: Scope,
+    items: UpsertItem[],
+  ): Promise<
+    (
+      | { index: number; status: 'created' | 'updated'; data: CustomerObject; warnings: FieldError[] }
+      | { index: number; status: 'error'; failure: ApiError }
+    )[]
+  > {
+    type Outcome = Awaited<ReturnType<CustomerService['upsertItems']>>[number];
+    const outcomes: Outcome[] = [];
+    let pending = items;
+    for (let round = 0; pending.length > 0 && round < 3; round++) {
+      const now = new Date();
+      const existing = await lockByExternalKeys(
+        tx,
+        scope,
+        pending.map((item) => ({ source: item.source, externalId: item.externalId })),
+      );
+      const byKey = new Map(existing.map((customer) => [`${customer.externalSource}\u0000${customer.externalId}`, customer]));
+      const pinned = await customersWithBillingObjects(tx, existing.map((customer) => customer.id));
+      const inserts: { item: UpsertItem; row: Customer }[] = [];
+      const updates: { item: UpsertItem; before: Customer; row: Customer; warnings: FieldError[] }[] = [];
+      for (const item of pending) {
+        const current = byKey.get(`${item.source}\u0000${item.externalId}`);
+        if (!current) {
+          const row = buildCustomer(scope, newId('customer'), now, {
+            ...applyProfile(emptyColumns(), item.profile),
+            externalId: item.externalId,
+            externalSource: item.source,
+          });
+          inserts.push({ item, row });
+          continue;
+        }
+        if (current.status !== 'active') {
+          outcomes.push({
+            index: item.index,
+            status: 'error',
+            failure: new ConflictError(`Customer ${current.id} is being deleted`, 'external_id', { customer_id: current.id }),
+          });
+          continue;
+        }
+        const warnings: FieldError[] = [];
+        const profile = { ...item.profile };
+        if (profile.currency !== undefined && profile.currency !== current.currency && pinned.has(current.id)) {
+          warnings.push({
+            param: 'currency',
+            message: `currency cannot change once the customer has billing objects; kept ${current.currency}`,
+          });
+          delete profile.currency;
+        }
+        updates.push({ item, before: current, row: { ...current, ...applyProfile(current, profile), updatedAt: now }, warnings });
+      }
+      const clashes = await this.emailClashes(tx, scope, [...inserts, ...updates].map(({ item, row }) => ({ item, row })));
+      const writableInserts = inserts.filter(({ item }) => !clashes.has(item.index));
+      const writableUpdates = updates.filter(({ item }) => !clashes.has(item.index));
+      for (const [index, failure] of clashes) outcomes.push({ index, status: 'error', failure });
+
+      await updateCustomers(
+        tx,
+        scope,
+        writableUpdates.map((update) => update.row),
+        writableUpdates.flatMap((update) => changeEvents('customer.updated', update.before.tags, update.row)),
+      );
+      for (const update of writableUpdates) {
+        outcomes.push({ index: update.item.index, status: 'updated', data: serializeCustomer(update.row), warnings: update.warnings });
+      }
+      const inserted = await insertCustomers(
+        tx,
+        scope,
+        writableInserts.map((insert) => insert.row),
+        writableInserts.flatMap((insert) => changeEvents('customer.created', [], insert.row)),
+      );
+      for (const insert of writableInserts.filter(({ row }) => inserted.has(row.id))) {
+        outcomes.push({ index: insert.item.index, status: 'created', data: serializeCustomer(insert.row), warnings: [] });
+      }
+      // Not inserted: another request created the same key (or took the email) meanwhile.
+      pending = writableInserts.filter(({ row }) => !inserted.has(row.id)).map(({ item }) => item);
+    }
+    for (const item of pending) {
+      outcomes.push({ index: item.index, status: 'error', failure: new ConflictError('A concurrent request wrote a conflicting customer') });
+    }
+    return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  /**
+   * Emails already held by another live customer, or claimed twice within the batch (the later
+   * item loses), as per-item conflicts.
+   */
+  private async emailClashes(tx: DbTx, scope: Scope, writes: { item: UpsertItem; row: Customer }[]): Promise<Map<number, ApiError>> {
+    const clashes = new Map<number, ApiError>();
+    const withEmail = writes.filter(({ row }) => row.email !== null);
+    const holders = await customersByEmail(tx, scope, withEmail.map(({ row }) => row.email!));
+    const holderOf = new Map(holders.map((holder) => [holder.email, holder.id]));
+    const claimedBy = new Map<string, string>();
+    for (const { item, row } of withEmail) {
+      const email = row.email!.toLowerCase();
+      const holder = holderOf.get(email);
+      const other = holder !== undefined && holder !== row.id ? holder : claimedBy.get(email);
+      if (other !== undefined && other !== row.id) {
+        clashes.set(item.index, new ConflictError(`A customer with email '${row.email}' already exists: ${other}`, 'email', { customer_id: other }));
+      } else {
+        claimedBy.set(email, row.id);
+      }
+    }
+    return clashes;
+  }
+
+  private async changeTags(write: WriteContext<CustomerObject>, id: string, next: (tags: string[]) => string[]): Promise<CustomerObject> {
+    return this.transaction(async (tx) => {
+      const current = await this.lockForChange(tx, write, id);
       const tags = [...new Set(next(current.tags))];
-      if (tags.length > 100) throw ValidationError.field('tags', 'a customer holds at most 100 tags');
-      if (tags.length === current.tags.length && tags.every((t, i) => t === current.tags[i])) return current;
-      const updated = await tx.customer.update({ where: { id: current.id }, data: { tags } });
-      await emit('customer.updated', updated);
-      return updated;
+      if (tags.length > MAX_TAGS) throw ValidationError.field('tags', `a customer holds at most ${MAX_TAGS} tags`);
+      let result = current;
+      if (tags.length !== current.tags.length || tags.some((t, i) => t !== current.tags[i])) {
+        result = { ...current, tags, updatedAt: new Date() };
+        await updateCustomers(tx, write, [result], changeEvents('customer.updated', current.tags, result));
+      }
+      const object = serializeCustomer(result);
+      await write.commitReply?.(tx, object);
+      return object;
     });
-    return serializeCustomer(customer);
   }
 
   /** Locks the row so concurrent merges of metadata or tags cannot lose each other's keys. */
   private async lockForChange(tx: DbTx, scope: Scope, id: string): Promise<Customer> {
-    await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ${id} FOR UPDATE`;
-    const customer = await this.find(tx, scope, id);
+    const [customer] = await lockCustomers(tx, scope, [id]);
+    if (!customer) throw new NotFoundError('customer', id, 'id');
     if (customer.status !== 'active') {
       throw new ConflictError(`Customer ${customer.id} is being deleted and cannot change`, 'id', {
         customer_id: customer.id,
@@ -260,27 +373,30 @@ export class CustomerService {
     return customer;
   }
 
-  private async assertAvailable(
-    tx: DbTx | Db,
-    scope: Scope,
-    fields: { externalId?: string | null; email?: string | null; exceptId?: string },
-  ): Promise<void> {
-    const others = { ...present(scope), ...(fields.exceptId && { id: { not: fields.exceptId } }) };
-    if (fields.externalId) {
-      const clash = await tx.customer.findFirst({ where: { ...others, externalId: fields.externalId }, select: { id: true } });
+  /** A create whose insert was skipped clashed with a live customer: say on what, and with whom. */
+  private async explainClash(tx: DbTx, scope: Scope, row: Customer): Promise<never> {
+    await this.assertAvailable(tx, scope, row);
+    throw new ConflictError('A concurrent request wrote a conflicting customer');
+  }
+
+  private async assertAvailable(tx: DbTx, scope: Scope, row: Customer): Promise<void> {
+    const others = { ...present(scope), id: { not: row.id } };
+    if (row.externalId) {
+      const clash = await tx.customer.findFirst({
+        where: { ...others, externalId: row.externalId, externalSource: row.externalSource },
+        select: { id: true },
+      });
       if (clash) {
-        throw new ConflictError(`A customer with external_id '${fields.externalId}' already exists: ${clash.id}`, 'external_id', {
+        const from = row.externalSource ? ` from source '${row.externalSource}'` : '';
+        throw new ConflictError(`A customer with external_id '${row.externalId}'${from} already exists: ${clash.id}`, 'external_id', {
           customer_id: clash.id,
         });
       }
     }
-    if (fields.email) {
-      const clash = await tx.customer.findFirst({
-        where: { ...others, email: sameEmail(fields.email) },
-        select: { id: true },
-      });
+    if (row.email) {
+      const clash = await tx.customer.findFirst({ where: { ...others, email: sameEmail(row.email) }, select: { id: true } });
       if (clash) {
-        throw new ConflictError(`A customer with email '${fields.email}' already exists: ${clash.id}`, 'email', {
+        throw new ConflictError(`A customer with email '${row.email}' already exists: ${clash.id}`, 'email', {
           customer_id: clash.id,
         });
       }
@@ -288,26 +404,17 @@ export class CustomerService {
   }
 
   /**
-   * Runs a change in one transaction with the events it emits, then hands the events to Temporal.
-   * A unique index lost to a concurrent writer aborts the transaction; running the change once more
-   * lets its pre-check report the clash as a 409 naming the field and the existing customer.
+   * One transaction. A unique index lost to a concurrent writer aborts it; running the change once
+   * more lets its checks report the clash as a 409 naming the field and the existing customer.
    */
-  private async write<T>(scope: Scope, change: (tx: DbTx, emit: Emit) => Promise<T>, attempt = 1): Promise<T> {
-    const eventIds: string[] = [];
-    let result: T;
+  private async transaction<T>(change: (tx: DbTx) => Promise<T>, attempt = 1): Promise<T> {
     try {
-      result = await this.deps.db.$transaction(async (tx) =>
-        change(tx, async (type, customer) => {
-          eventIds.push(await recordEvent(tx, scope, type, serializeCustomer(customer)));
-        }),
-      );
+      return await this.deps.db.$transaction(change);
     } catch (error) {
-      if (isUniqueViolation(error) && attempt === 1) return this.write(scope, change, attempt + 1);
+      if (isUniqueViolation(error) && attempt === 1) return this.transaction(change, attempt + 1);
       if (isUniqueViolation(error)) throw new ConflictError('A concurrent request wrote a conflicting customer');
       throw error;
     }
-    this.deps.events.dispatchInBackground(eventIds);
-    return result;
   }
 
   private async stats(customerId: string): Promise<NonNullable<CustomerObject['stats']>> {
@@ -333,51 +440,83 @@ export class CustomerService {
         payments.map((group) => [group.currency, minorUnitsToDecimal(group._sum.amount ?? 0n, group.currency)]),
       ),
       last_payment_at: lastPayment?.toISOString() ?? null,
-      // Subscriptions arrive with the billing objects; until then no customer has one.
       subscription_status: null,
     };
   }
 }
 
-/**
- * Billing objects that pin a customer's external_id and currency. Subscriptions, wallets and
- * applied coupons join this check when their tables exist.
- */
-export async function hasBillingObjects(tx: DbTx | Db, customerId: string): Promise<boolean> {
-  return (await tx.invoice.count({ where: { customerId }, take: 1 })) > 0;
+function emptyColumns(): CustomerColumns {
+  return {
+    externalId: null,
+    externalSource: null,
+    email: null,
+    phone: null,
+    name: null,
+    tags: [],
+    metadata: {},
+    addressLine1: null,
+    addressLine2: null,
+    addressCity: null,
+    addressState: null,
+    addressPostalCode: null,
+    addressCountry: null,
+    companyName: null,
+    taxId: null,
+    description: null,
+    timezone: null,
+    currency: null,
+  };
 }
 
-/** Columns for the profile fields present in the input; null clears, undefined leaves alone. */
-type ProfileColumns = Omit<Prisma.CustomerUncheckedCreateInput, 'id' | 'merchantId' | 'environment'>;
-
-function profileColumns(input: ProfileInput): ProfileColumns {
-  const columns: Record<string, unknown> = {};
-  const set = (column: string, value: unknown) => {
-    if (value !== undefined) columns[column] = value;
+function buildCustomer(scope: Scope, id: string, now: Date, columns: CustomerColumns): Customer {
+  return {
+    id,
+    merchantId: scope.merchantId,
+    environment: scope.environment,
+    status: 'active',
+    ...columns,
+    createdAt: now,
+    updatedAt: now,
+    deletedAt: null,
+    erasedAt: null,
   };
-  set('email', input.email);
-  set('phone', input.phone);
-  set('name', input.name);
-  set('tags', input.tags === undefined ? undefined : [...new Set(input.tags ?? [])]);
-  set('companyName', input.company_name);
-  set('taxId', input.tax_id);
-  set('description', input.description);
-  set('timezone', input.timezone);
-  set('currency', input.currency);
-  if (input.address !== undefined) {
-    const address = input.address ?? {};
-    columns.addressLine1 = address.line1 ?? null;
-    columns.addressLine2 = address.line2 ?? null;
-    columns.addressCity = address.city ?? null;
-    columns.addressState = address.state ?? null;
-    columns.addressPostalCode = address.postal_code ?? null;
-    columns.addressCountry = address.country ?? null;
-  }
-  return columns as ProfileColumns;
+}
+
+/** The profile fields present in the input applied to `current`: null clears, undefined keeps. */
+function applyProfile<T extends CustomerColumns>(current: T, input: ProfileInput): CustomerColumns {
+  const keep = <V>(value: V | undefined, fallback: V): V => (value === undefined ? fallback : value);
+  const address = input.address === undefined ? undefined : (input.address ?? {});
+  const addressField = <K extends keyof NonNullable<ProfileInput['address']>>(key: K, fallback: string | null) =>
+    address === undefined ? fallback : (address[key] ?? null);
+  return {
+    externalId: current.externalId,
+    externalSource: current.externalSource,
+    email: keep(input.email, current.email),
+    phone: keep(input.phone, current.phone),
+    name: keep(input.name, current.name),
+    tags: input.tags === undefined ? current.tags : [...new Set(input.tags ?? [])],
+    metadata:
+      input.metadata === undefined
+        ? current.metadata
+        : input.metadata === null
+          ? {}
+          : mergeMetadata((current.metadata ?? {}) as Metadata, input.metadata),
+    addressLine1: addressField('line1', current.addressLine1),
+    addressLine2: addressField('line2', current.addressLine2),
+    addressCity: addressField('city', current.addressCity),
+    addressState: addressField('state', current.addressState),
+    addressPostalCode: addressField('postal_code', current.addressPostalCode),
+    addressCountry: addressField('country', current.addressCountry),
+    companyName: keep(input.company_name, current.companyName),
+    taxId: keep(input.tax_id, current.taxId),
+    description: keep(input.description, current.description),
+    timezone: keep(input.timezone, current.timezone),
+    currency: keep(input.currency, current.currency),
+  };
 }
 
 /** Merges metadata key by key; a key set to null is removed. */
-function mergeMetadata(current: Metadata, changes: Metadata): Prisma.InputJsonObject {
+function mergeMetadata(current: Metadata, changes: Metadata): Prisma.JsonObject {
   const merged: Metadata = { ...current };
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete merged[key];
@@ -386,5 +525,5 @@ function mergeMetadata(current: Metadata, changes: Metadata): Prisma.InputJsonOb
   if (Object.keys(merged).length > MAX_METADATA_KEYS) {
     throw ValidationError.field('metadata', `metadata holds at most ${MAX_METADATA_KEYS} keys`);
   }
-  return merged as Prisma.InputJsonObject;
+  return merged as Prisma.JsonObject;
 }

@@ -1,77 +1,53 @@
-import type { Client } from '@temporalio/client';
-import { z } from 'zod';
-import { SEARCH_ATTRIBUTES, deletionProgressQuery, workflowIds, type DeletionProgress } from '../../workflows/definitions';
-import type { customerDeletionWorkflow } from '../../workflows';
-import { isUniqueViolation, type Db } from '../db';
-import { EventDispatcher, recordEvent } from '../events/event.service';
-import type { CustomerDeletion } from '../generated/prisma/client';
-import { ConflictError, NotFoundError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import type { Scope } from '../lib/scope';
-import type { Logger } from '../logger';
-import { serializeCustomer } from '../customers/customer.serializer';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  SEARCH_ATTRIBUTES,
+  WORKFLOW_TYPES,
+  deletionProgressQuery,
+  deletionRetrySignal,
+  workflowIds,
+  type CustomerDeletionInput,
+  type DeletionProgress,
+} from '../../workflows/definitions.js';
+import { serializeCustomer } from '../customers/customer.serializer.js';
+import type { Db } from '../db.js';
+import { recordEvents } from '../events/outbox.js';
+import type { CustomerDeletion } from '../generated/prisma/client.js';
+import { ConflictError, NotFoundError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
+import type { Logger } from '../logger.js';
+import type { TemporalUi } from '../temporal/links.js';
+import type { DeletionObject } from './deletion.schemas.js';
+import { serializeDeletion } from './deletion.serializer.js';
 
+/** Temporal calls made on the request path give up after this, rather than hold the request. */
+const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
-
-export const DeletionObject = z
-  .object({
-    id: z.string(),
-    object: z.literal('customer_deletion'),
-    customer_id: z.string(),
-    status: z.enum(['running', 'completed', 'failed']),
-    workflow_id: z.string(),
-    run_id: z.string().nullable(),
-    failure_reason: z.string().nullable(),
-    created: z.iso.datetime(),
-    completed: z.iso.datetime().nullable(),
-    status_url: z.string(),
-    steps: z
-      .array(z.object({ name: z.string(), state: z.string(), detail: z.string().optional() }))
-      .optional()
-      .meta({ description: 'Live progress reported by the workflow, while it can be queried.' }),
-  })
-  .meta({ id: 'CustomerDeletion' });
-export type DeletionObject = z.infer<typeof DeletionObject>;
-
-function serializeDeletion(deletion: CustomerDeletion, progress?: DeletionProgress): DeletionObject {
-  return {
-    id: deletion.id,
-    object: 'customer_deletion',
-    customer_id: deletion.customerId,
-    status: deletion.status,
-    workflow_id: deletion.workflowId,
-    run_id: deletion.runId,
-    failure_reason: deletion.failureReason,
-    created: deletion.createdAt.toISOString(),
-    completed: deletion.completedAt?.toISOString() ?? null,
-    status_url: `/v1/customers/${deletion.customerId}/deletion`,
-    ...(progress ? { steps: progress.steps } : {}),
-  };
-}
 
 export interface DeletionServiceDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
-  events: EventDispatcher;
+  ui: TemporalUi;
   logger: Logger;
 }
 
 /**
- * Customer deletion: the request marks the customer `deleting` and hands over to the
- * `customer-deletion:<id>` workflow; asking again returns the same run.
+ * Customer deletion: the request marks the customer `deleting` and records the deletion in one
+ * transaction, then hands over to the `customer-deletion:<id>` workflow; asking again (even at
+ * the same moment) returns the same deletion and run. If Temporal cannot take the run, the
+ * deletion stays recorded and the reconciler starts it once Temporal answers again.
  */
 export class DeletionService {
   constructor(private readonly deps: DeletionServiceDeps) {}
 
-  async request(scope: Scope, customerId: string): Promise<DeletionObject> {
-    const deletion = (await this.findDeletion(scope, customerId)) ?? (await this.begin(scope, customerId));
-    return serializeDeletion(deletion.status === 'running' ? await this.ensureRunning(scope, deletion) : deletion);
+  async request(write: WriteContext, customerId: string): Promise<DeletionObject> {
+    const deletion = await this.begin(write, customerId);
+    return this.serialize(deletion.status === 'running' ? await this.ensureRunning(deletion, write.merchantId) : deletion);
   }
 
   async get(scope: Scope, customerId: string): Promise<DeletionObject> {
     const deletion = await this.findDeletion(scope, customerId);
-    if (!deletion) throw new NotFoundError('deletion for customer', customerId, 'id');
     let progress: DeletionProgress | undefined;
     try {
       // A query needs a worker to answer; without one the API still answers, from the database.
@@ -81,12 +57,25 @@ export class DeletionService {
     } catch (error) {
       this.deps.logger.debug({ err: error, customerId }, 'deletion progress not available from Temporal');
     }
-    return serializeDeletion(deletion, progress);
+    return this.serialize(deletion, progress);
+  }
+
+  /** Resumes a deletion waiting for action from the step that failed. */
+  async retry(scope: Scope, customerId: string): Promise<DeletionObject> {
+    const deletion = await this.findDeletion(scope, customerId);
+    if (deletion.status !== 'action_required') {
+      throw new ConflictError(`The deletion of ${customerId} is ${deletion.status}, not waiting for action`, 'id', {
+        customer_id: customerId,
+      });
+    }
+    await this.deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
+      this.deps.temporal.workflow.getHandle(deletion.workflowId).signal(deletionRetrySignal),
+    );
+    return this.serialize(deletion);
   }
 
   /** Activity: the customer is gone; its external_id and email are free again. Safe to repeat. */
   async complete(customerId: string): Promise<void> {
-    const eventIds: string[] = [];
     await this.deps.db.$transaction(async (tx) => {
       const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
       if (customer.status === 'deleted') return;
@@ -95,67 +84,137 @@ export class DeletionService {
         data: { status: 'deleted', deletedAt: new Date() },
       });
       const scope = { merchantId: deleted.merchantId, environment: deleted.environment };
-      eventIds.push(await recordEvent(tx, scope, 'customer.deleted', { ...serializeCustomer(deleted), deleted: true }));
+      await recordEvents(tx, scope, [
+        { type: 'customer.deleted', object: { ...serializeCustomer(deleted), deleted: true }, customerId },
+      ]);
       await tx.customerDeletion.update({
         where: { customerId },
-        data: { status: 'completed', completedAt: new Date(), failureReason: null },
+        data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
       });
     });
-    this.deps.events.dispatchInBackground(eventIds);
   }
 
-  /** Activity: records why a deletion stopped, so the API shows it instead of a silent stall. */
-  async fail(customerId: string, reason: string): Promise<void> {
+  /** Activity: a step needs a person; the API and the merchant see why. */
+  async markActionRequired(customerId: string, step: string, reason: string): Promise<void> {
     await this.deps.db.customerDeletion.update({
       where: { customerId },
-      data: { status: 'failed', failureReason: reason, completedAt: new Date() },
+      data: { status: 'action_required', currentStep: step, failureReason: reason },
     });
   }
 
-  private findDeletion(scope: Scope, customerId: string): Promise<CustomerDeletion | null> {
-    return this.deps.db.customerDeletion.findFirst({
-      where: { customerId, customer: { merchantId: scope.merchantId, environment: scope.environment } },
+  /** Activity: a retry was asked for; the deletion runs again from the failed step. */
+  async markResumed(customerId: string): Promise<void> {
+    await this.deps.db.customerDeletion.updateMany({
+      where: { customerId, status: 'action_required' },
+      data: { status: 'running', failureReason: null },
     });
   }
 
-  private async begin(scope: Scope, customerId: string): Promise<CustomerDeletion> {
+  /**
+   * Housekeeping: deletions recorded as running whose workflow is missing (Temporal was down at
+   * DELETE, the API died before starting it) or closed without finishing are started again; one
+   * an operator terminated is marked failed. Returns how many were restarted.
+   */
+  async reconcile(stuckAfterMs: number): Promise<number> {
+    const stuck = await this.deps.db.customerDeletion.findMany({
+      where: { status: 'running', updatedAt: { lt: new Date(Date.now() - stuckAfterMs) } },
+      include: { customer: { select: { merchantId: true } } },
+      orderBy: { updatedAt: 'asc' },
+      take: 100,
+    });
+    let restarted = 0;
+    for (const deletion of stuck) {
+      try {
+        const status = await this.workflowStatus(deletion.workflowId);
+        if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
+          await this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { updatedAt: new Date() } });
+        } else if (status === 'TERMINATED' || status === 'CANCELLED') {
+          await this.deps.db.customerDeletion.update({
+            where: { id: deletion.id },
+            data: { status: 'failed', failureReason: `the workflow run was ${status.toLowerCase()} in Temporal`, completedAt: new Date() },
+          });
+        } else {
+          await this.ensureRunning(deletion, deletion.customer.merchantId, { touch: true });
+          restarted += 1;
+        }
+      } catch (error) {
+        this.deps.logger.warn({ err: error, customerId: deletion.customerId }, 'could not reconcile a deletion');
+      }
+    }
+    return restarted;
+  }
+
+  private async workflowStatus(workflowId: string): Promise<string | undefined> {
     try {
-      return await this.deps.db.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ${customerId} FOR UPDATE`;
-        const customer = await tx.customer.findFirst({
-          where: { id: customerId, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
-        });
-        if (!customer) throw new NotFoundError('customer', customerId, 'id');
-        if (customer.status !== 'active') throw new ConflictError(`Customer ${customerId} is already being deleted`, 'id');
-        await tx.customer.update({ where: { id: customerId }, data: { status: 'deleting' } });
-        return tx.customerDeletion.create({
-          data: { id: newId('deletion'), customerId, workflowId: workflowIds.customerDeletion(customerId) },
-        });
-      });
+      return (await this.deps.temporal.workflow.getHandle(workflowId).describe()).status.name;
     } catch (error) {
-      // A concurrent DELETE created the deletion first: answer with that one.
-      const existing = isUniqueViolation(error) ? await this.findDeletion(scope, customerId) : null;
-      if (existing) return existing;
+      if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
     }
   }
 
-  /** Starts the workflow unless it already runs: repairs a crash between commit and start. */
-  private async ensureRunning(scope: Scope, deletion: CustomerDeletion): Promise<CustomerDeletion> {
-    const handle = await this.deps.temporal.workflow.start<typeof customerDeletionWorkflow>('customerDeletionWorkflow', {
-      taskQueue: this.deps.taskQueue,
-      workflowId: deletion.workflowId,
-      args: [{ customerId: deletion.customerId }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.customerId, value: deletion.customerId },
-        { key: SEARCH_ATTRIBUTES.merchantId, value: scope.merchantId },
-      ],
+  private serialize(deletion: CustomerDeletion, progress?: DeletionProgress): DeletionObject {
+    return serializeDeletion(deletion, this.deps.ui, progress);
+  }
+
+  private async findDeletion(scope: Scope, customerId: string): Promise<CustomerDeletion> {
+    const deletion = await this.deps.db.customerDeletion.findFirst({
+      where: { customerId, customer: { merchantId: scope.merchantId, environment: scope.environment } },
     });
-    if (deletion.runId === handle.firstExecutionRunId) return deletion;
-    return this.deps.db.customerDeletion.update({
-      where: { id: deletion.id },
-      data: { runId: handle.firstExecutionRunId },
+    if (!deletion) throw new NotFoundError('deletion for customer', customerId, 'id');
+    return deletion;
+  }
+
+  /**
+   * The customer's row lock serializes concurrent DELETEs: the second finds the first one's
+   * deletion once the first commits, and answers with it.
+   */
+  private async begin(scope: Scope, customerId: string): Promise<CustomerDeletion> {
+    return this.deps.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ${customerId} FOR UPDATE`;
+      const customer = await tx.customer.findFirst({
+        where: { id: customerId, merchantId: scope.merchantId, environment: scope.environment },
+        include: { deletion: true },
+      });
+      if (!customer || (customer.deletedAt && !customer.deletion)) throw new NotFoundError('customer', customerId, 'id');
+      if (customer.deletion) return customer.deletion;
+      await tx.customer.update({ where: { id: customerId }, data: { status: 'deleting' } });
+      return tx.customerDeletion.create({
+        data: { id: newId('deletion'), customerId, workflowId: workflowIds.customerDeletion(customerId) },
+      });
     });
+  }
+
+  /**
+   * Starts the workflow unless it already runs. A Temporal that does not answer leaves the
+   * deletion recorded with no run yet; the reconciler starts it later.
+   */
+  private async ensureRunning(deletion: CustomerDeletion, merchantId: string, options: { touch?: boolean } = {}): Promise<CustomerDeletion> {
+    const input: CustomerDeletionInput = { customerId: deletion.customerId };
+    let runId: string;
+    try {
+      const handle = await this.deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
+        this.deps.temporal.workflow.start(WORKFLOW_TYPES.customerDeletion, {
+          taskQueue: this.deps.taskQueue,
+          workflowId: deletion.workflowId,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          // A run that failed or timed out may be started again; a completed one may not.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.customerId, value: deletion.customerId },
+            { key: SEARCH_ATTRIBUTES.merchantId, value: merchantId },
+            { key: SEARCH_ATTRIBUTES.deletionStatus, value: 'running' },
+          ],
+        }),
+      );
+      runId = handle.firstExecutionRunId;
+    } catch (error) {
+      if (options.touch) throw error;
+      this.deps.logger.warn({ err: error, customerId: deletion.customerId }, 'Temporal did not take the deletion; the reconciler will start it');
+      return deletion;
+    }
+    if (deletion.runId === runId && !options.touch) return deletion;
+    return this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { runId } });
   }
 }

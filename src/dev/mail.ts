@@ -1,5 +1,5 @@
 import { MailDev } from 'maildev';
-import type { Logger } from '../logger';
+import type { Logger } from '../logger.js';
 
 export interface MailCatcherOptions {
   smtpPort: number;

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, loadConfig, loadDotEnv } from '../config';
-import type { Db } from '../db';
-import { createLogger } from '../logger';
-import type { MerchantService } from '../merchants/merchant.service';
-import { migrate } from '../migrate';
-import { createRuntime, startApi, startWorker, stopOnSignal, type Running } from '../runtime';
-import { DEFAULT_EMBEDDED_PORT } from './postgres';
-import { startStack } from './stack';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
+import type { Db } from '../db.js';
+import { createLogger } from '../logger.js';
+import type { MerchantService } from '../merchants/merchant.service.js';
+import { migrate } from '../migrate.js';
+import { createRuntime, startApi, startWorker, stopOnSignal, type Running } from '../runtime.js';
+import { DEFAULT_EMBEDDED_PORT } from './postgres.js';
+import { startStack } from './stack.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DEMO_MERCHANT_NAME = 'Demo merchant';

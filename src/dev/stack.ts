@@ -1,10 +1,10 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Logger } from '../logger';
-import { startMailCatcher } from './mail';
-import { DATABASE_NAME, startEmbeddedPostgres } from './postgres';
-import { resolveTemporalCli } from './temporal-cli';
-import { startTemporalDevServer } from './temporal-server';
+import type { Logger } from '../logger.js';
+import { startMailCatcher } from './mail.js';
+import { DATABASE_NAME, startEmbeddedPostgres } from './postgres.js';
+import { resolveTemporalCli } from './temporal-cli.js';
+import { startTemporalDevServer } from './temporal-server.js';
 
 export interface StackPorts {
   postgres: number;

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
-import type { Logger } from '../logger';
-import type { TemporalCli } from './temporal-cli';
+import { SEARCH_ATTRIBUTES } from '../../workflows/definitions.js';
+import type { Logger } from '../logger.js';
+import type { TemporalCli } from './temporal-cli.js';
 
 export interface TemporalDevServerOptions {
   cli: TemporalCli;

@@ -1,29 +1,31 @@
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Client } from '@temporalio/client';
-import { billingRoutes } from '../billing/billing.routes';
-import type { Config } from '../config';
-import { customerRoutes } from '../customers/customer.routes';
-import type { Db } from '../db';
-import { ApiError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import type { Logger } from '../logger';
-import { docsRoutes } from '../openapi/docs.routes';
-import type { Services } from '../services';
-import { webhookRoutes } from '../webhooks/webhook.routes';
-import { authenticate } from './auth';
-import { errorHandler, notFoundRoute } from './errors';
-import { idempotency } from './idempotency';
-import { rateLimit } from './rate-limit';
-import { readinessRoutes } from './health';
+import type { Config } from '../config.js';
+import type { Db } from '../db.js';
+import { ApiError, ValidationError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { jsonNestedDeeperThan } from '../lib/validation.js';
+import type { Logger } from '../logger.js';
+import type { MerchantService } from '../merchants/merchant.service.js';
+import { docsRoutes } from '../openapi/docs.routes.js';
+import { OPERATIONS, type OperationDeps } from '../operations.js';
+import { authenticate } from './auth.js';
+import { errorHandler, notFoundRoute } from './errors.js';
+import { idempotency } from './idempotency.js';
+import { rateLimit } from './rate-limit.js';
+import { operationsRouter, splitOperations } from './router.js';
 
 export interface AppDeps {
   db: Db;
-  temporal: Client;
   config: Config;
   logger: Logger;
-  services: Services;
+  merchants: MerchantService;
+  /** Whatever the operations' handlers need (services, probes). */
+  handlers: OperationDeps;
 }
+
+/** JSON deeper than this is refused before anything walks it recursively. */
+export const MAX_JSON_DEPTH = 32;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -44,7 +46,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function createApp({ db, temporal, config, logger, services }: AppDeps): express.Express {
+export function createApp({ db, config, logger, merchants, handlers }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -54,21 +56,39 @@ export function createApp({ db, temporal, config, logger, services }: AppDeps): 
       logger,
       genReqId: (_req, res) => String((res as express.Response).locals.requestId),
       autoLogging: { ignore: (req) => req.url === '/health' },
+      // The default serializers log every header, API keys and all; a request's line says what
+      // was asked, by which id, not who asked with which secret.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
 
-  app.use(readinessRoutes({ db, temporal, namespace: config.TEMPORAL_NAMESPACE }));
+  const operations = splitOperations(OPERATIONS);
+  app.use(operationsRouter(operations.public, handlers));
   app.use(docsRoutes());
 
   const v1 = express.Router();
   // Authenticate before reading a body, so an anonymous caller cannot make the API parse 1 MB.
-  v1.use(authenticate(services.merchants));
+  v1.use(authenticate(merchants));
   v1.use(rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
-  v1.use(requireJson, express.json({ limit: config.BODY_LIMIT, strict: true, type: 'application/json' }));
+  v1.use(
+    requireJson,
+    express.json({
+      limit: config.BODY_LIMIT,
+      strict: true,
+      type: 'application/json',
+      // Before JSON.parse: a small body nested thousands deep must not reach any recursive code.
+      verify: (_req, _res, raw) => {
+        if (jsonNestedDeeperThan(raw, MAX_JSON_DEPTH)) {
+          throw ValidationError.field('body', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+        }
+      },
+    }),
+  );
   v1.use(idempotency(db, logger));
-  v1.use(customerRoutes(services));
-  v1.use(billingRoutes(services));
-  v1.use(webhookRoutes(services));
+  v1.use(operationsRouter(operations.authenticated, handlers, '/v1'));
   v1.use(notFoundRoute());
   app.use('/v1', v1);
 

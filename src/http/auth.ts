@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { MerchantService } from '../merchants/merchant.service';
+import type { MerchantService } from '../merchants/merchant.service.js';
 
 function presentedKey(header: string | undefined, authorization: string | undefined): string | undefined {
   if (header) return header.trim();

@@ -1,8 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { ApiError, ERROR_TYPES, NotFoundError } from '../lib/errors';
-import type { Logger } from '../logger';
-import { requestIdOf } from './context';
+import { ApiError, ERROR_TYPES, NotFoundError, UnavailableError } from '../lib/errors.js';
+import type { Logger } from '../logger.js';
+import { requestIdOf } from './context.js';
 
 // body-parser's error types, mapped to what the client did wrong.
 const BODY_ERRORS: Record<string, { status: number; message: string }> = {
@@ -31,6 +31,22 @@ export const ErrorBody = z
   .meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
+// Driver and Prisma codes for "the database is not there right now", and Temporal's gRPC
+// UNAVAILABLE (14) and DEADLINE_EXCEEDED (4): the request may succeed later, so they are 503s.
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03']);
+
+function isUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { code, cause, name } = error as { code?: unknown; cause?: unknown; name?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (name === 'ServiceError' && (code === 14 || code === 4)) return true;
+  if (name === 'DriverAdapterError' && typeof cause === 'object' && cause && 'kind' in cause) {
+    const kind = String((cause as { kind: unknown }).kind);
+    if (/Connect|Closed|Timeout|DatabaseNotReachable/i.test(kind)) return true;
+  }
+  return isUnavailable(cause, depth + 1);
+}
+
 export function notFoundRoute(): RequestHandler {
   return (req) => {
     throw new NotFoundError('route', `${req.method} ${req.path}`);
@@ -50,6 +66,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = error;
     } else if (bodyError) {
       apiError = new ApiError(bodyError.status, 'invalid_request', bodyError.message);
+    } else if (isUnavailable(error)) {
+      logger.warn({ err: error, requestId }, 'a dependency is unavailable');
+      apiError = new UnavailableError('A service this request needs is unavailable right now; retry later');
+      res.set('Retry-After', '5');
     } else {
       logger.error({ err: error, requestId }, 'unhandled error');
       apiError = new ApiError(500, 'internal', `Internal error; quote request id ${requestId} when reporting it`);

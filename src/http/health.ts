@@ -1,34 +1,80 @@
-import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import type { Db } from '../db';
+import { z } from 'zod';
+import type { Db } from '../db.js';
+import { operationsFor } from './operation.js';
 
 const CHECK_TIMEOUT_MS = 3_000;
 
-async function check(probe: () => Promise<unknown>): Promise<'ok' | string> {
+export interface Probes {
+  db: Db;
+  temporal: Client;
+  namespace: string;
+}
+
+/**
+ * "ok", or a short reason that names the failing dependency's state without echoing the driver's
+ * error (which carries hosts, ports and addresses).
+ */
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       probe(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+      }),
     ]);
     return 'ok';
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return error instanceof Error && error.message === 'timeout' ? 'timed out' : 'unreachable';
+  } finally {
+    clearTimeout(timer);
   }
 }
 
+const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+const Readiness = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.object({
+      database: z.string().meta({ description: '"ok", "unreachable" or "timed out"' }),
+      temporal: z.string().meta({ description: '"ok", "unreachable" or "timed out"' }),
+    }),
+  })
+  .meta({ id: 'Readiness' });
+
+const op = operationsFor<{ probes: Probes }>();
+const tag = 'Health';
+
 /** `/health`: the process answers. `/ready`: it can reach its database and Temporal namespace. */
-export function readinessRoutes(deps: { db: Db; temporal: Client; namespace: string }): Router {
-  const router = Router();
-  router.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/ready', async (_req, res) => {
-    const [database, temporal] = await Promise.all([
-      check(() => deps.db.$queryRaw`SELECT 1`),
-      check(() => deps.temporal.workflowService.describeNamespace({ namespace: deps.namespace })),
-    ]);
-    const ready = database === 'ok' && temporal === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: { database, temporal } });
-  });
-  return router;
-}
+export const healthOperations = {
+  health: op({
+    method: 'get',
+    path: '/health',
+    tag,
+    summary: 'Liveness',
+    public: true,
+    responses: { 200: { description: 'The process answers', schema: Health } },
+    handle: async () => ({ status: 'ok' as const }),
+  }),
+  ready: op({
+    method: 'get',
+    path: '/ready',
+    tag,
+    summary: 'Readiness',
+    description: 'Whether the API reaches its database and Temporal namespace.',
+    public: true,
+    responses: {
+      200: { description: 'Ready to serve', schema: Readiness },
+      503: { description: 'A dependency is unreachable', schema: Readiness },
+    },
+    handle: async ({ probes }) => {
+      const [database, temporal] = await Promise.all([
+        check(() => probes.db.$queryRaw`SELECT 1`),
+        check(() => probes.temporal.workflowService.describeNamespace({ namespace: probes.namespace })),
+      ]);
+      return { status: database === 'ok' && temporal === 'ok' ? ('ready' as const) : ('not_ready' as const), checks: { database, temporal } };
+    },
+    reply: (readiness) => ({ status: readiness.status === 'ready' ? 200 : 503, body: readiness }),
+  }),
+};

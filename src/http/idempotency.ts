@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUniqueViolation, type Db, type Prisma } from '../db';
-import { IdempotencyError, ValidationError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import type { Scope } from '../lib/scope';
-import type { Logger } from '../logger';
-import { scopeOf } from './context';
+import { isUniqueViolation, type Db, type DbTx, type Prisma } from '../db.js';
+import { IdempotencyError, ValidationError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { Scope } from '../lib/scope.js';
+import type { Logger } from '../logger.js';
+import { scopeOf } from './context.js';
+import type { Reply } from './operation.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const WAIT_FOR_CONCURRENT_MS = 10_000;
-// A request still "in progress" after this long died with its process: its key is freed.
-const ABANDONED_AFTER_MS = 60_000;
+/**
+ * An in-progress key is leased to its request for this long and renewed every third of it while
+ * the request runs; a key whose lease ran out belongs to a request that died with its process.
+ */
+export const IDEMPOTENCY_LEASE_MS = 30_000;
 
 /** JSON with object keys sorted, so the same body sent with its keys reordered hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -27,7 +31,18 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The key this request owns: a write commits its reply through it, in the write's transaction. */
+export interface IdempotencyClaim {
+  commitReply(tx: DbTx, reply: Reply): Promise<void>;
+}
+
+export function idempotencyClaimOf(res: Response): IdempotencyClaim | undefined {
+  return res.locals.idempotencyClaim as IdempotencyClaim | undefined;
+}
+
 type Claim = { kind: 'owner'; id: string } | { kind: 'replay'; status: number; body: unknown };
+
+const leaseEnd = () => new Date(Date.now() + IDEMPOTENCY_LEASE_MS);
 
 async function claimKey(db: Db, scope: Scope, key: string, method: string, path: string, requestHash: string): Promise<Claim> {
   const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
@@ -42,6 +57,7 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
           method,
           path,
           requestHash,
+          lockedUntil: leaseEnd(),
           expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
         },
       });
@@ -57,8 +73,15 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
       await db.idempotencyRecord.deleteMany({ where: { id: existing.id, expiresAt: { lte: new Date() } } });
       continue;
     }
-    if (existing.status === 'in_progress' && existing.createdAt.getTime() < Date.now() - ABANDONED_AFTER_MS) {
-      await db.idempotencyRecord.deleteMany({ where: { id: existing.id, status: 'in_progress' } });
+    // The owner's lease ran out: it died before committing (a committed write completes the record
+    // in its own transaction), so nothing was done under this key and this request takes it over.
+    const leaseExpired = (existing.lockedUntil ?? new Date(existing.createdAt.getTime() + IDEMPOTENCY_LEASE_MS)) < new Date();
+    if (existing.status === 'in_progress' && leaseExpired) {
+      const { count } = await db.idempotencyRecord.updateMany({
+        where: { id: existing.id, status: 'in_progress', lockedUntil: existing.lockedUntil },
+        data: { lockedUntil: leaseEnd(), method, path, requestHash },
+      });
+      if (count === 1) return { kind: 'owner', id: existing.id };
       continue;
     }
     if (existing.requestHash !== requestHash) {
@@ -76,10 +99,20 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
   }
 }
 
+function storedReply(reply: Reply) {
+  return {
+    status: 'completed' as const,
+    responseStatus: reply.status,
+    responseBody: (reply.body ?? null) as Prisma.InputJsonValue,
+    lockedUntil: null,
+  };
+}
+
 /**
  * Same key + same request within 24 h replays the stored status and body; same key + another
  * request is refused; a concurrent duplicate waits for the first and then replays it, so one key
- * produces one effect. 5xx answers are not stored, so the client can retry them.
+ * produces one effect. A write stores its reply in its own transaction (`commitReply`); anything
+ * else is stored as the response is sent. 5xx answers are not stored, so the client can retry.
  */
 export function idempotency(db: Db, logger: Logger): RequestHandler {
   return async (req, res, next) => {
@@ -97,20 +130,33 @@ export function idempotency(db: Db, logger: Logger): RequestHandler {
       res.set(REPLAYED_HEADER, 'true').status(claim.status).json(claim.body);
       return;
     }
+    const renew = setInterval(() => {
+      db.idempotencyRecord
+        .updateMany({ where: { id: claim.id, status: 'in_progress' }, data: { lockedUntil: leaseEnd() } })
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not renew an idempotency lease'));
+    }, IDEMPOTENCY_LEASE_MS / 3);
+    res.once('close', () => clearInterval(renew));
+    res.locals.idempotencyClaim = {
+      async commitReply(tx, reply) {
+        await tx.idempotencyRecord.update({ where: { id: claim.id }, data: storedReply(reply) });
+      },
+    } satisfies IdempotencyClaim;
     captureResponse(res, async (status, body) => {
+      clearInterval(renew);
       try {
         if (status >= 500) {
-          await db.idempotencyRecord.delete({ where: { id: claim.id } });
+          await db.idempotencyRecord.deleteMany({ where: { id: claim.id, status: 'in_progress' } });
         } else {
-          await db.idempotencyRecord.update({
-            where: { id: claim.id },
-            data: { status: 'completed', responseStatus: status, responseBody: body as Prisma.InputJsonValue },
+          // A no-op when the write already completed the record in its transaction.
+          await db.idempotencyRecord.updateMany({
+            where: { id: claim.id, status: 'in_progress' },
+            data: storedReply({ status, body }),
           });
         }
       } catch (error) {
         // Without a stored answer the key must not block retries for a day.
-        logger.error({ err: error, key }, 'could not store the idempotent response');
-        await db.idempotencyRecord.deleteMany({ where: { id: claim.id } }).catch(() => undefined);
+        logger.error({ err: error }, 'could not store the idempotent response');
+        await db.idempotencyRecord.deleteMany({ where: { id: claim.id, status: 'in_progress' } }).catch(() => undefined);
       }
     });
     res.set(REPLAYED_HEADER, 'false');

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import { ApiError } from '../lib/errors';
-import { scopeOf } from './context';
+import { ApiError } from '../lib/errors.js';
+import { scopeOf } from './context.js';
 
 export interface RateLimitOptions {
   /** Sustained requests per second allowed for one API key. */

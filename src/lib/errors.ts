@@ -6,6 +6,7 @@ export const ERROR_TYPES = [
   'conflict',
   'idempotency_error',
   'rate_limited',
+  'unavailable',
   'internal',
 ] as const;
 export type ErrorType = (typeof ERROR_TYPES)[number];
@@ -62,5 +63,12 @@ export class UnauthenticatedError extends ApiError {
 export class IdempotencyError extends ApiError {
   constructor(message: string, status = 422) {
     super(status, 'idempotency_error', message, 'Idempotency-Key');
+  }
+}
+
+/** A dependency (the database, Temporal) cannot be reached right now: retry later. */
+export class UnavailableError extends ApiError {
+  constructor(message: string) {
+    super(503, 'unavailable', message);
   }
 }

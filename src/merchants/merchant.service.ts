@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../db';
-import type { Environment } from '../generated/prisma/enums';
-import { NotFoundError, UnauthenticatedError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import type { Scope } from '../lib/scope';
+import type { Db } from '../db.js';
+import type { Environment } from '../generated/prisma/enums.js';
+import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { Scope } from '../lib/scope.js';
 
 const KEY_PATTERN = /^sk_(sandbox|live)_[A-Za-z0-9]{32}$/;
 const SHOWN_PREFIX_LENGTH = 15;

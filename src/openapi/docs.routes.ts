@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { buildOpenApiDocument } from './document';
+import { buildOpenApiDocument } from './document.js';
 
 // Swagger UI from the installed swagger-ui-dist, never a CDN: the page must work where the API
 // runs without internet. Only the two files the page loads are served, not the package's demo

@@ -1,4 +1,4 @@
-import type { ErrorType, FieldError } from '../lib/errors';
+import type { ErrorType, FieldError } from '../lib/errors.js';
 
 /** `unexpected_response`: the answer was not the API's error body, e.g. from a proxy in between. */
 export type ApiRequestErrorType = ErrorType | 'unexpected_response';

@@ -1,12 +1,13 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type Logger as SdkLogger } from '@temporalio/worker';
 import protos from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
-import type { Activities } from '../../activities';
-import type { Logger } from '../logger';
+import { SEARCH_ATTRIBUTES } from '../../workflows/definitions.js';
+import type { Activities } from '../../activities/index.js';
+import { CODE_ROOT, MODULE_EXTENSION } from '../lib/paths.js';
+import type { Logger } from '../logger.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+export const WORKFLOWS_PATH = join(CODE_ROOT, 'workflows', `index${MODULE_EXTENSION}`);
 
 export interface TemporalTarget {
   address: string;

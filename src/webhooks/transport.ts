@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { RefusedTargetError, guardedLookup, literalPrivateTargetReason } from './target';
+import { RefusedTargetError, guardedLookup, literalPrivateTargetReason } from './target.js';
 
 export interface PostOptions {
   /**

@@ -1,33 +1,82 @@
-import { Router } from 'express';
-import { scopeOf } from '../http/context';
-import { PaginationQuery } from '../http/pagination';
-import { parseInput } from '../lib/validation';
-import type { Services } from '../services';
-import { CreateWebhookEndpointBody } from './webhook.schemas';
+import { operationsFor } from '../http/operation.js';
+import type { WebhookService } from './webhook.service.js';
+import {
+  CreateWebhookEndpointBody,
+  DeletedWebhookEndpoint,
+  ListWebhookDeliveriesQuery,
+  ListWebhookEndpointsQuery,
+  UpdateWebhookEndpointBody,
+  WebhookDeliveryList,
+  WebhookEndpointList,
+  WebhookEndpointObject,
+  WebhookEndpointPath,
+} from './webhook.schemas.js';
 
-export function webhookRoutes({ webhooks }: Pick<Services, 'webhooks'>): Router {
-  const router = Router();
+const op = operationsFor<{ webhooks: WebhookService }>();
+const tag = 'Webhooks';
 
-  router.post('/webhook_endpoints', async (req, res) => {
-    const body = parseInput(CreateWebhookEndpointBody, req.body ?? {});
-    res.status(201).json(await webhooks.createEndpoint(scopeOf(res), body));
-  });
-
-  router.get('/webhook_endpoints', async (req, res) => {
-    res.json(await webhooks.listEndpoints(scopeOf(res), parseInput(PaginationQuery, req.query)));
-  });
-
-  router.get('/webhook_endpoints/:id', async (req, res) => {
-    res.json(await webhooks.getEndpoint(scopeOf(res), req.params.id));
-  });
-
-  router.delete('/webhook_endpoints/:id', async (req, res) => {
-    res.json(await webhooks.deleteEndpoint(scopeOf(res), req.params.id));
-  });
-
-  router.get('/webhook_endpoints/:id/deliveries', async (req, res) => {
-    res.json(await webhooks.listDeliveries(scopeOf(res), req.params.id, parseInput(PaginationQuery, req.query)));
-  });
-
-  return router;
-}
+export const webhookOperations = {
+  createWebhookEndpoint: op({
+    method: 'post',
+    path: '/v1/webhook_endpoints',
+    tag,
+    summary: 'Create a webhook endpoint',
+    description: 'The response carries the signing `secret` (Standard Webhooks, `whsec_...`), shown only this once.',
+    body: CreateWebhookEndpointBody,
+    responses: { 201: { description: 'The new endpoint, with its secret', schema: WebhookEndpointObject } },
+    handle: ({ webhooks }, { scope, body }) => webhooks.createEndpoint(scope, body),
+  }),
+  listWebhookEndpoints: op({
+    method: 'get',
+    path: '/v1/webhook_endpoints',
+    tag,
+    summary: 'List webhook endpoints',
+    query: ListWebhookEndpointsQuery,
+    responses: { 200: { description: 'One page of endpoints', schema: WebhookEndpointList } },
+    handle: ({ webhooks }, { scope, query }) => webhooks.listEndpoints(scope, query),
+  }),
+  getWebhookEndpoint: op({
+    method: 'get',
+    path: '/v1/webhook_endpoints/{id}',
+    tag,
+    summary: 'Retrieve a webhook endpoint',
+    params: WebhookEndpointPath,
+    responses: { 200: { description: 'The endpoint', schema: WebhookEndpointObject } },
+    errors: [404],
+    handle: ({ webhooks }, { scope, params }) => webhooks.getEndpoint(scope, params.id),
+  }),
+  updateWebhookEndpoint: op({
+    method: 'patch',
+    path: '/v1/webhook_endpoints/{id}',
+    tag,
+    summary: 'Update or disable a webhook endpoint',
+    description: 'Disabling an endpoint cancels its pending deliveries; it receives nothing until enabled again.',
+    params: WebhookEndpointPath,
+    body: UpdateWebhookEndpointBody,
+    responses: { 200: { description: 'The endpoint', schema: WebhookEndpointObject } },
+    errors: [404],
+    handle: ({ webhooks }, { scope, params, body }) => webhooks.updateEndpoint(scope, params.id, body),
+  }),
+  deleteWebhookEndpoint: op({
+    method: 'delete',
+    path: '/v1/webhook_endpoints/{id}',
+    tag,
+    summary: 'Delete a webhook endpoint',
+    description: 'Its pending deliveries are cancelled and shown as such in the delivery log.',
+    params: WebhookEndpointPath,
+    responses: { 200: { description: 'The endpoint, deleted', schema: DeletedWebhookEndpoint } },
+    errors: [404],
+    handle: ({ webhooks }, { scope, params }) => webhooks.deleteEndpoint(scope, params.id),
+  }),
+  listWebhookDeliveries: op({
+    method: 'get',
+    path: '/v1/webhook_endpoints/{id}/deliveries',
+    tag,
+    summary: "List a webhook endpoint's deliveries",
+    params: WebhookEndpointPath,
+    query: ListWebhookDeliveriesQuery,
+    responses: { 200: { description: 'One page of deliveries', schema: WebhookDeliveryList } },
+    errors: [404],
+    handle: ({ webhooks }, { scope, params, query }) => webhooks.listDeliveries(scope, params.id, query),
+  }),
+};

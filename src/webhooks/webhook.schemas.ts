@@ -1,19 +1,37 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from '../events/event.service';
-import { ListEnvelope } from '../http/pagination';
+import { EVENT_TYPES } from '../events/event-types.js';
+import { idSchema } from '../lib/ids.js';
+import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
+
+const Url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048);
+const EnabledEvents = z
+  .array(z.enum([...EVENT_TYPES, '*']))
+  .min(1)
+  .max(EVENT_TYPES.length + 1)
+  .meta({ description: 'Event types to receive; ["*"] for all.' });
+const Description = z.string().trim().max(500).nullish();
 
 export const CreateWebhookEndpointBody = z
-  .strictObject({
-    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048),
-    enabled_events: z
-      .array(z.enum([...EVENT_TYPES, '*']))
-      .min(1)
-      .default(['*'])
-      .meta({ description: 'Event types to receive; ["*"] for all.' }),
-    description: z.string().trim().max(500).nullish(),
-  })
+  .strictObject({ url: Url, enabled_events: EnabledEvents.default(['*']), description: Description })
   .meta({ id: 'CreateWebhookEndpointBody' });
 export type CreateWebhookEndpointBody = z.infer<typeof CreateWebhookEndpointBody>;
+
+export const UpdateWebhookEndpointBody = z
+  .strictObject({
+    url: Url.optional(),
+    enabled_events: EnabledEvents.optional(),
+    description: Description,
+    status: z
+      .enum(['enabled', 'disabled'])
+      .optional()
+      .meta({ description: 'A disabled endpoint receives nothing; its pending deliveries are cancelled.' }),
+  })
+  .meta({ id: 'UpdateWebhookEndpointBody' });
+export type UpdateWebhookEndpointBody = z.infer<typeof UpdateWebhookEndpointBody>;
+
+export const WebhookEndpointPath = z.object({ id: idSchema('webhookEndpoint') });
+export const ListWebhookEndpointsQuery = paginationQuery('webhookEndpoint');
+export const ListWebhookDeliveriesQuery = paginationQuery('webhookDelivery');
 
 export const WebhookEndpointObject = z
   .object({
@@ -23,14 +41,19 @@ export const WebhookEndpointObject = z
     url: z.string(),
     description: z.string().nullable(),
     enabled_events: z.array(z.string()),
+    status: z.enum(['enabled', 'disabled']),
     secret: z
       .string()
       .optional()
-      .meta({ description: 'Signing secret, returned only when the endpoint is created.' }),
+      .meta({ description: 'Signing secret (whsec_...), returned only when the endpoint is created.' }),
     created: z.iso.datetime(),
   })
   .meta({ id: 'WebhookEndpoint' });
 export type WebhookEndpointObject = z.infer<typeof WebhookEndpointObject>;
+
+export const DeletedWebhookEndpoint = WebhookEndpointObject.extend({ deleted: z.literal(true) }).meta({
+  id: 'DeletedWebhookEndpoint',
+});
 
 export const WebhookDeliveryObject = z
   .object({
@@ -39,8 +62,9 @@ export const WebhookDeliveryObject = z
     endpoint_id: z.string(),
     event_id: z.string(),
     event_type: z.string(),
-    status: z.enum(['pending', 'succeeded', 'failed']),
+    status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']),
     attempts: z.number().int(),
+    next_attempt: z.iso.datetime().nullable().meta({ description: 'When the next attempt is due, while pending.' }),
     last_status_code: z.number().int().nullable(),
     last_error: z.string().nullable(),
     created: z.iso.datetime(),

@@ -1,76 +1,93 @@
-import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import type { Db, Prisma } from '../db';
-import type { Event, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
-import { NotFoundError, ValidationError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import type { Scope } from '../lib/scope';
-import { paginate, type ListableModel, type Page, type PaginationQuery } from '../http/pagination';
-import { SIGNATURE_HEADER, signatureHeader } from './signature';
-import { RefusedTargetError, literalPrivateTargetReason } from './target';
-import { postWebhook } from './transport';
-import type { CreateWebhookEndpointBody, WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas';
-
-function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false): WebhookEndpointObject {
-  return {
-    id: endpoint.id,
-    object: 'webhook_endpoint',
-    environment: endpoint.environment,
-    url: endpoint.url,
-    description: endpoint.description,
-    enabled_events: endpoint.enabledEvents,
-    ...(withSecret ? { secret: endpoint.secret } : {}),
-    created: endpoint.createdAt.toISOString(),
-  };
-}
-
-function serializeDelivery(delivery: WebhookDelivery & { event: Pick<Event, 'type'> }): WebhookDeliveryObject {
-  return {
-    id: delivery.id,
-    object: 'webhook_delivery',
-    endpoint_id: delivery.endpointId,
-    event_id: delivery.eventId,
-    event_type: delivery.event.type,
-    status: delivery.status,
-    attempts: delivery.attempts,
-    last_status_code: delivery.lastStatusCode,
-    last_error: delivery.lastError,
-    created: delivery.createdAt.toISOString(),
-    delivered: delivery.deliveredAt?.toISOString() ?? null,
-  };
-}
-
-/** The body a receiver gets: the event envelope around the object snapshot taken at commit. */
-export function eventPayload(event: Event): string {
-  return JSON.stringify({
-    id: event.id,
-    object: 'event',
-    type: event.type,
-    environment: event.environment,
-    created: event.createdAt.toISOString(),
-    data: event.data,
-  });
-}
+import type { Client } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, webhookDeliveriesDueSignal, workflowIds } from '../../workflows/definitions.js';
+import { Prisma, type Db, type DbTx } from '../db.js';
+import type { Environment } from '../generated/prisma/enums.js';
+import type { WebhookEndpoint } from '../generated/prisma/client.js';
+import { NotFoundError, ValidationError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
+import { mapWithConcurrency } from '../lib/concurrency.js';
+import type { Scope } from '../lib/scope.js';
+import type { Logger } from '../logger.js';
+import { generateWebhookSecret, signatureHeader } from './signature.js';
+import { RefusedTargetError, literalPrivateTargetReason } from './target.js';
+import { postWebhook } from './transport.js';
+import type {
+  CreateWebhookEndpointBody,
+  UpdateWebhookEndpointBody,
+  WebhookDeliveryObject,
+  WebhookEndpointObject,
+} from './webhook.schemas.js';
+import { eventPayload, serializeDelivery, serializeEndpoint } from './webhook.serializer.js';
 
 export interface WebhookServiceDeps {
   db: Db;
-  post?: typeof postWebhook;
+  temporal: Client;
+  taskQueue: string;
+  /** Total deadline of one attempt. */
   timeoutMs: number;
   /** Loopback and private-network URLs are refused unless this is set (local development). */
   allowPrivateTargets: boolean;
+  /** Delay before each retry, in ms; a delivery gets `retrySchedule.length + 1` attempts. */
+  retrySchedule: number[];
+  logger: Logger;
+  post?: typeof postWebhook;
+  /** Deliveries claimed per pass, and sent at once. */
+  batchSize?: number;
+  concurrency?: number;
 }
+
+/** What one delivery pass did, for the endpoint's workflow to decide when to run the next. */
+export interface DeliveryPass {
+  endpointActive: boolean;
+  delivered: number;
+  /** Another pass can start at once: the batch was full. */
+  moreDue: boolean;
+  /** When the earliest pending delivery is due (ISO), or null when none is pending. */
+  nextDueAt: string | null;
+}
+
+export interface DeliveryPassOptions {
+  /** Aborts in-flight attempts (activity cancellation). */
+  signal?: AbortSignal;
+  /** Called after each attempt, so a stalled pass is noticed (activity heartbeat). */
+  heartbeat?: () => void;
+}
+
+interface ClaimedDelivery {
+  id: string;
+  attempts: number;
+  event_id: string;
+  type: string;
+  environment: Environment;
+  created_at: Date;
+  data: Prisma.JsonValue;
+}
+
+interface AttemptOutcome {
+  id: string;
+  statusCode: number | null;
+  error: string | null;
+  /** A refused target stays refused: no retry. */
+  final: boolean;
+}
+
+const USER_AGENT = 'customer-lifecycle-webhooks/1';
+// A claim outlives the slowest pass (batch / concurrency attempts of at most timeoutMs each); a
+// crashed sender's claim expires and the deliveries become due again.
+const CLAIM_MS = 120_000;
+/** How long the active state of an endpoint read during a pass may be trusted. */
+const ENDPOINT_RECHECK_MS = 500;
 
 export class WebhookService {
   private readonly deps: Required<WebhookServiceDeps>;
 
   constructor(deps: WebhookServiceDeps) {
-    this.deps = { post: postWebhook, ...deps };
+    this.deps = { post: postWebhook, batchSize: 100, concurrency: 10, ...deps };
   }
 
   async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
-    // Names are resolved at each delivery; a private address or "localhost" is refused right away.
-    const refused = this.deps.allowPrivateTargets ? undefined : literalPrivateTargetReason(body.url);
-    if (refused) throw ValidationError.field('url', `Webhook URLs must be public: ${refused}`);
+    this.assertPublicUrl(body.url);
     const endpoint = await this.deps.db.webhookEndpoint.create({
       data: {
         id: newId('webhookEndpoint'),
@@ -79,14 +96,14 @@ export class WebhookService {
         url: body.url,
         description: body.description ?? null,
         enabledEvents: [...new Set(body.enabled_events)],
-        secret: `whsec_${randomBytes(24).toString('base64url')}`,
+        secret: generateWebhookSecret(),
       },
     });
     return serializeEndpoint(endpoint, true);
   }
 
   async getEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject> {
-    return serializeEndpoint(await this.findEndpoint(scope, id));
+    return serializeEndpoint(await this.findEndpoint(this.deps.db, scope, id));
   }
 
   async listEndpoints(scope: Scope, query: PaginationQuery): Promise<Page<WebhookEndpointObject>> {
@@ -94,14 +111,41 @@ export class WebhookService {
     return paginate(this.deps.db.webhookEndpoint, where, query, (row) => serializeEndpoint(row));
   }
 
+  /** Disabling an endpoint cancels its pending deliveries in the same transaction. */
+  async updateEndpoint(scope: Scope, id: string, body: UpdateWebhookEndpointBody): Promise<WebhookEndpointObject> {
+    if (body.url !== undefined) this.assertPublicUrl(body.url);
+    const endpoint = await this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
+      const updated = await tx.webhookEndpoint.update({
+        where: { id: current.id },
+        data: {
+          ...(body.url !== undefined && { url: body.url }),
+          ...(body.enabled_events !== undefined && { enabledEvents: [...new Set(body.enabled_events)] }),
+          ...(body.description !== undefined && { description: body.description }),
+          ...(body.status !== undefined && { status: body.status }),
+          ...(body.status === 'enabled' && current.status !== 'enabled' && { enabledAt: new Date() }),
+        },
+      });
+      if (updated.status === 'disabled') await this.cancelPending(tx, updated.id, 'endpoint disabled');
+      return updated;
+    });
+    return serializeEndpoint(endpoint);
+  }
+
+  /** A deleted endpoint receives nothing more: its pending deliveries are cancelled with it. */
   async deleteEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject & { deleted: true }> {
-    const endpoint = await this.findEndpoint(scope, id);
-    await this.deps.db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { deletedAt: new Date() } });
+    const endpoint = await this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
+      const deleted = await tx.webhookEndpoint.update({ where: { id: current.id }, data: { deletedAt: new Date() } });
+      await this.cancelPending(tx, current.id, 'endpoint deleted');
+      return deleted;
+    });
     return { ...serializeEndpoint(endpoint), deleted: true };
   }
 
+  /** The log stays readable after the endpoint is deleted, showing its cancelled deliveries. */
   async listDeliveries(scope: Scope, endpointId: string, query: PaginationQuery): Promise<Page<WebhookDeliveryObject>> {
-    const endpoint = await this.findEndpoint(scope, endpointId);
+    const endpoint = await this.findEndpoint(this.deps.db, scope, endpointId, { includeDeleted: true });
     const { db } = this.deps;
     const deliveries = {
       count: db.webhookDelivery.count.bind(db.webhookDelivery),
@@ -111,85 +155,233 @@ export class WebhookService {
     return paginate(deliveries, { endpointId: endpoint.id }, query, serializeDelivery);
   }
 
-  /** Activity: one delivery row per subscribed endpoint; repeating it creates none twice. */
-  async planDeliveries(eventId: string): Promise<string[]> {
-    const event = await this.deps.db.event.findUniqueOrThrow({ where: { id: eventId } });
-    const endpoints = await this.deps.db.webhookEndpoint.findMany({
+  /**
+   * Event bus side, inside the relay's transaction: one delivery row per enabled endpoint that
+   * subscribes to each event created since it was enabled (a row exists at most once per endpoint
+   * and event). Returns the endpoints that got new work, to nudge after the commit.
+   */
+  async planDeliveries(
+    tx: DbTx,
+    events: { id: string; merchantId: string; environment: Environment; type: string; createdAt: Date }[],
+  ): Promise<{ id: string; merchantId: string }[]> {
+    const tenants = [...new Map(events.map((e) => [`${e.merchantId}:${e.environment}`, e])).values()];
+    const endpoints = await tx.webhookEndpoint.findMany({
       where: {
-        merchantId: event.merchantId,
-        environment: event.environment,
         deletedAt: null,
-        OR: [{ enabledEvents: { has: '*' } }, { enabledEvents: { has: event.type } }],
+        status: 'enabled',
+        OR: tenants.map((tenant) => ({ merchantId: tenant.merchantId, environment: tenant.environment })),
       },
-      select: { id: true },
+      select: { id: true, merchantId: true, environment: true, enabledEvents: true, enabledAt: true },
     });
-    await this.deps.db.webhookDelivery.createMany({
-      data: endpoints.map((endpoint) => ({ id: newId('webhookDelivery'), endpointId: endpoint.id, eventId })),
-      skipDuplicates: true,
-    });
-    const deliveries = await this.deps.db.webhookDelivery.findMany({
-      where: { eventId, status: 'pending' },
-      orderBy: { id: 'asc' },
-      select: { id: true },
-    });
-    return deliveries.map((delivery) => delivery.id);
+    if (endpoints.length === 0) return [];
+    const rows = events.flatMap((event) =>
+      endpoints
+        .filter(
+          (endpoint) =>
+            endpoint.merchantId === event.merchantId &&
+            endpoint.environment === event.environment &&
+            // Only events created while the endpoint was enabled, even when relayed later.
+            event.createdAt >= endpoint.enabledAt &&
+            (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type)),
+        )
+        .map((endpoint) => ({ id: newId('webhookDelivery'), endpointId: endpoint.id, eventId: event.id })),
+    );
+    if (rows.length === 0) return [];
+    await tx.webhookDelivery.createMany({ data: rows, skipDuplicates: true });
+    const touched = new Set(rows.map((row) => row.endpointId));
+    return endpoints.filter((endpoint) => touched.has(endpoint.id)).map(({ id, merchantId }) => ({ id, merchantId }));
   }
 
   /**
-   * Activity: one HTTP attempt, recorded in the delivery log. Throws on anything but 2xx so that
-   * Temporal retries with backoff. Receivers deduplicate on the `Webhook-Id` header (the event id).
+   * Wakes each endpoint's delivery workflow, starting it if it is not running. The signal carries
+   * no payload: the workflow reads due deliveries from the database. One endpoint that cannot be
+   * reached in Temporal does not stop the others; the overdue reconciler nudges it again.
    */
-  async attemptDelivery(deliveryId: string): Promise<void> {
-    const delivery = await this.deps.db.webhookDelivery.findUniqueOrThrow({
-      where: { id: deliveryId },
-      include: { endpoint: true, event: true },
-    });
-    if (delivery.status !== 'pending') return;
-    const payload = eventPayload(delivery.event);
-    const timestamp = Math.floor(Date.now() / 1000);
-    let statusCode: number | null = null;
-    let failure: string | null = null;
-    let refused = false;
-    try {
-      statusCode = await this.deps.post(
-        delivery.endpoint.url,
-        {
-          'content-type': 'application/json',
-          'user-agent': 'customer-lifecycle-webhooks/1',
-          'webhook-id': delivery.event.id,
-          'webhook-timestamp': String(timestamp),
-          [SIGNATURE_HEADER.toLowerCase()]: signatureHeader([delivery.endpoint.secret], delivery.event.id, timestamp, payload),
-        },
-        payload,
-        { timeoutMs: this.deps.timeoutMs, allowPrivateTargets: this.deps.allowPrivateTargets },
-      );
-      if (statusCode < 200 || statusCode >= 300) failure = `endpoint answered HTTP ${statusCode}`;
-    } catch (error) {
-      refused = error instanceof RefusedTargetError;
-      failure = refused ? `refused: ${(error as Error).message}` : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  async nudge(endpoints: { id: string; merchantId: string }[]): Promise<void> {
+    const results = await Promise.allSettled(
+      endpoints.map((endpoint) =>
+        this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.webhookEndpoint, {
+          workflowId: workflowIds.webhookEndpoint(endpoint.id),
+          taskQueue: this.deps.taskQueue,
+          args: [{ endpointId: endpoint.id }],
+          signal: webhookDeliveriesDueSignal,
+          signalArgs: [],
+          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: endpoint.merchantId }],
+        }),
+      ),
+    );
+    const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [{ endpoint: endpoints[index]!.id, err: result.reason }] : []));
+    for (const failure of failed) this.deps.logger.warn(failure, 'could not nudge a webhook endpoint workflow; the reconciler will');
+  }
+
+  /** Housekeeping: nudges endpoints whose deliveries are overdue (a lost nudge, Temporal was down). */
+  async reconcileOverdue(overdueByMs: number): Promise<number> {
+    const endpoints = await this.deps.db.$queryRaw<{ id: string; merchantId: string }[]>`
+      SELECT DISTINCT e.id, e.merchant_id AS "merchantId"
+      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+      WHERE d.status = 'pending' AND d.next_attempt_at < ${new Date(Date.now() - overdueByMs)}
+        AND (d.locked_until IS NULL OR d.locked_until < now())`;
+    if (endpoints.length > 0) await this.nudge(endpoints);
+    return endpoints.length;
+  }
+
+  /**
+   * Activity side: one pass over an endpoint's due deliveries. Claims up to a batch, sends them with
+   * bounded concurrency (each attempt within the overall deadline), records every outcome and
+   * schedules retries. Per-delivery failures are recorded, never thrown.
+   */
+  async deliverDue(endpointId: string, options: DeliveryPassOptions = {}): Promise<DeliveryPass> {
+    const { db, batchSize } = this.deps;
+    const endpoint = await db.webhookEndpoint.findUnique({ where: { id: endpointId } });
+    if (!endpoint || endpoint.deletedAt || endpoint.status !== 'enabled') {
+      if (endpoint) await db.$transaction((tx) => this.cancelPending(tx, endpoint.id, 'endpoint removed'));
+      return { endpointActive: false, delivered: 0, moreDue: false, nextDueAt: null };
     }
-    await this.deps.db.webhookDelivery.update({
-      where: { id: deliveryId },
-      data: {
-        attempts: { increment: 1 },
-        lastStatusCode: statusCode,
-        lastError: failure,
-        ...(failure === null && { status: 'succeeded', deliveredAt: new Date() }),
-      },
+    const claimed = await db.$queryRaw<ClaimedDelivery[]>`
+      UPDATE webhook_deliveries d SET locked_until = ${new Date(Date.now() + CLAIM_MS)}
+      FROM events e
+      WHERE e.id = d.event_id AND d.id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE endpoint_id = ${endpointId} AND status = 'pending' AND next_attempt_at <= now()
+          AND (locked_until IS NULL OR locked_until < now())
+        ORDER BY next_attempt_at, id
+        LIMIT ${batchSize}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING d.id, d.attempts, e.id AS event_id, e.type, e.environment, e.created_at, e.data`;
+    const stillActive = this.activeCheck(endpointId);
+    const outcomes = await mapWithConcurrency(claimed, this.deps.concurrency, async (delivery) => {
+      if (options.signal?.aborted || !(await stillActive())) return undefined;
+      const outcome = await this.attempt(endpoint, delivery, options.signal);
+      options.heartbeat?.();
+      return outcome;
     });
-    // A private target stays private: retrying it would only repeat the refusal.
-    if (refused) throw ApplicationFailure.nonRetryable(failure!, 'WebhookTargetRefused');
-    if (failure !== null) throw ApplicationFailure.retryable(failure, 'WebhookDeliveryFailed');
+    await this.record(claimed, outcomes);
+    const [next] = await db.$queryRaw<{ due: Date | null }[]>`
+      SELECT min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) AS due
+      FROM webhook_deliveries WHERE endpoint_id = ${endpointId} AND status = 'pending'`;
+    return {
+      endpointActive: true,
+      delivered: outcomes.filter((outcome) => outcome && outcome.error === null).length,
+      moreDue: claimed.length === batchSize,
+      nextDueAt: next?.due?.toISOString() ?? null,
+    };
   }
 
-  /** Activity: the retries are spent. */
-  async markFailed(deliveryId: string): Promise<void> {
-    await this.deps.db.webhookDelivery.updateMany({ where: { id: deliveryId, status: 'pending' }, data: { status: 'failed' } });
+  private async attempt(endpoint: WebhookEndpoint, delivery: ClaimedDelivery, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const payload = eventPayload({
+      id: delivery.event_id,
+      type: delivery.type,
+      environment: delivery.environment,
+      createdAt: delivery.created_at,
+      data: delivery.data,
+    });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'webhook-id': delivery.event_id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader([endpoint.secret], delivery.event_id, timestamp, payload),
+    };
+    try {
+      const statusCode = await this.deps.post(endpoint.url, headers, payload, {
+        timeoutMs: this.deps.timeoutMs,
+        allowPrivateTargets: this.deps.allowPrivateTargets,
+        signal,
+      });
+      const ok = statusCode >= 200 && statusCode < 300;
+      return { id: delivery.id, statusCode, error: ok ? null : `endpoint answered HTTP ${statusCode}`, final: false };
+    } catch (error) {
+      const refused = error instanceof RefusedTargetError;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return { id: delivery.id, statusCode: null, error: refused ? `refused: ${(error as Error).message}` : message, final: refused };
+    }
   }
 
-  private async findEndpoint(scope: Scope, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await this.deps.db.webhookEndpoint.findFirst({
-      where: { id, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
+  /** Every outcome in one statement; deliveries not attempted (aborted, endpoint gone) are released. */
+  private async record(claimed: ClaimedDelivery[], outcomes: (AttemptOutcome | undefined)[]): Promise<void> {
+    if (claimed.length === 0) return;
+    const schedule = this.deps.retrySchedule;
+    const now = Date.now();
+    type Row = { id: string; status: string; attempts: number; code: number | null; error: string | null; next: string | null; done: boolean };
+    const rows = claimed.map((delivery, index): Row => {
+      const outcome = outcomes[index];
+      if (!outcome) return { id: delivery.id, status: 'pending', attempts: delivery.attempts, code: null, error: null, next: null, done: false };
+      const attempts = delivery.attempts + 1;
+      if (outcome.error === null) {
+        return { id: delivery.id, status: 'succeeded', attempts, code: outcome.statusCode, error: null, next: null, done: true };
+      }
+      const delay = schedule[attempts - 1];
+      const exhausted = outcome.final || delay === undefined;
+      return {
+        id: delivery.id,
+        status: exhausted ? 'failed' : 'pending',
+        attempts,
+        code: outcome.statusCode,
+        error: outcome.error,
+        next: exhausted ? null : new Date(now + delay).toISOString(),
+        done: true,
+      };
+    });
+    await this.deps.db.$executeRaw`
+      UPDATE webhook_deliveries d SET
+        status = u.status::"WebhookDeliveryStatus",
+        attempts = u.attempts,
+        last_status_code = CASE WHEN u.done THEN u.code ELSE d.last_status_code END,
+        last_error = CASE WHEN u.done THEN u.error ELSE d.last_error END,
+        next_attempt_at = coalesce(u.next, d.next_attempt_at),
+        delivered_at = CASE WHEN u.status = 'succeeded' THEN now() ELSE d.delivered_at END,
+        locked_until = NULL,
+        updated_at = now()
+      FROM (
+        SELECT * FROM unnest(
+          ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.status)}::text[], ${rows.map((r) => r.attempts)}::int[],
+          ${rows.map((r) => r.code)}::int[], ${rows.map((r) => r.error)}::text[], ${rows.map((r) => r.next)}::timestamptz[],
+          ${rows.map((r) => r.done)}::boolean[]
+        ) AS t(id, status, attempts, code, error, next, done)
+      ) u
+      WHERE d.id = u.id AND d.status = 'pending'`;
+  }
+
+  /** Whether the endpoint is still enabled, re-read at most every ENDPOINT_RECHECK_MS during a pass. */
+  private activeCheck(endpointId: string): () => Promise<boolean> {
+    let checkedAt = Date.now();
+    let active = true;
+    return async () => {
+      if (active && Date.now() - checkedAt > ENDPOINT_RECHECK_MS) {
+        checkedAt = Date.now();
+        const endpoint = await this.deps.db.webhookEndpoint.findUnique({
+          where: { id: endpointId },
+          select: { status: true, deletedAt: true },
+        });
+        active = !!endpoint && endpoint.status === 'enabled' && endpoint.deletedAt === null;
+      }
+      return active;
+    };
+  }
+
+  private async cancelPending(tx: DbTx, endpointId: string, reason: string): Promise<void> {
+    await tx.webhookDelivery.updateMany({
+      where: { endpointId, status: 'pending' },
+      data: { status: 'cancelled', lastError: reason, lockedUntil: null },
+    });
+  }
+
+  private assertPublicUrl(url: string): void {
+    // Names are resolved at each delivery; a private address or "localhost" is refused right away.
+    const refused = this.deps.allowPrivateTargets ? undefined : literalPrivateTargetReason(url);
+    if (refused) throw ValidationError.field('url', `Webhook URLs must be public: ${refused}`);
+  }
+
+  private async findEndpoint(
+    db: Db | DbTx,
+    scope: Scope,
+    id: string,
+    options: { forUpdate?: boolean; includeDeleted?: boolean } = {},
+  ): Promise<WebhookEndpoint> {
+    if (options.forUpdate) await db.$executeRaw`SELECT 1 FROM webhook_endpoints WHERE id = ${id} FOR UPDATE`;
+    const endpoint = await db.webhookEndpoint.findFirst({
+      where: { id, merchantId: scope.merchantId, environment: scope.environment, ...(!options.includeDeleted && { deletedAt: null }) },
     });
     if (!endpoint) throw new NotFoundError('webhook endpoint', id, 'id');
     return endpoint;

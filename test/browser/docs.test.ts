@@ -1,6 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/harness';
+import { startTestApi, type TestApi } from '../support/harness.js';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -64,7 +64,7 @@ describe('API reference page', () => {
     expect(shown('GET', '/v1/customers/{id}', 'Retrieve a customer')).toBe(true);
     expect(shown('PATCH', '/v1/customers/{id}', 'Update a customer')).toBe(true);
     expect(shown('DELETE', '/v1/customers/{id}', 'Delete a customer')).toBe(true);
-    expect(shown('PUT', '/v1/customers/external/{source}/{external_id}', 'by external id')).toBe(true);
+    expect(shown('PUT', '/v1/customers/external/{source}/{external_id}', 'by external source and id')).toBe(true);
     expect(await page.locator('button.authorize').count()).toBe(1);
 
     expect(elsewhere).toEqual([]);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger';
-import { freePort, startStack, type StackOptions } from '../../src/dev/stack';
-import { connectClient } from '../../src/temporal/temporal';
+import { createLogger } from '../../src/logger.js';
+import { freePort, startStack, type StackOptions } from '../../src/dev/stack.js';
+import { connectClient } from '../../src/temporal/temporal.js';
 
 describe('npm run dev keeps its data across restarts', () => {
   it('Postgres rows and Temporal runs survive a stop and a start', async () => {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../src/dev/stack';
-import { eventually, testConfig } from '../support/harness';
+import { freePort } from '../../src/dev/stack.js';
+import { eventually, testConfig } from '../support/harness.js';
 
 /** Starts `src/main.ts <role>` as its own process, the way `npm run start:<role>` does. */
 function startRole(role: 'api' | 'worker', env: Record<string, string>) {

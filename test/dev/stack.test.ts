@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { inject, describe, expect, it } from 'vitest';
-import { connectClient } from '../../src/temporal/temporal';
+import { connectClient } from '../../src/temporal/temporal.js';
 
 describe('the embedded stack the tests and `npm run dev` share', () => {
   const env = inject('testEnv');

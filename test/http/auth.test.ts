@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/harness';
+import { startTestApi, type TestApi } from '../support/harness.js';
 
 describe('API keys and tenant isolation', () => {
   let api: TestApi;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/harness';
+import { startTestApi, type TestApi } from '../support/harness.js';
 
 // Each row: a body for POST /v1/customers and the params the 400 must name.
 const INVALID_CREATE_BODIES: [string, unknown, string[]][] = [
@@ -70,7 +70,7 @@ describe('bad input answers 4xx naming the field, and writes nothing', () => {
       ['created[gte]=yesterday', 'created[gte]'],
       ['expand=everything', 'expand'],
     ] as const) {
-      const path = query.startsWith('expand') ? `/v1/customers/cus_x?${query}` : `/v1/customers?${query}`;
+      const path = query.startsWith('expand') ? `/v1/customers/cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ?${query}` : `/v1/customers?${query}`;
       const response = await api.request('GET', path, { key });
       expect(response.status, query).toBe(400);
       expect(response.body.error.param, query).toBe(param);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/lib/ids';
-import { eventually, startTestApi, type TestApi } from '../support/harness';
+import { newId } from '../../src/lib/ids.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 
 describe('customer registry', () => {
   let api: TestApi;
@@ -181,7 +181,7 @@ describe('customer registry', () => {
   });
 
   it('pins external_id and currency once a billing object exists', async () => {
-    const { body: customer } = await post({ external_id: 'pinned', currency: 'USD' });
+    const { body: customer } = await post({ external_id: 'pinned', external_source: 'app', currency: 'USD' });
     const beforeBilling = await api.request('PATCH', `/v1/customers/${customer.id}`, { key, body: { currency: 'GBP' } });
     expect(beforeBilling.body.currency).toBe('GBP');
     await api.runtime.db.invoice.create({
@@ -207,9 +207,37 @@ describe('customer registry', () => {
     const second = await api.request('PUT', '/v1/customers/external/shop/42', { key, body: { name: 'Up', metadata: { b: 2 } } });
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ created: false, data: { id: first.body.data.id, name: 'Up', metadata: { a: 1, b: 2 } } });
-    const otherSource = await api.request('PUT', '/v1/customers/external/crm/42', { key, body: {} });
-    expect(otherSource.status).toBe(409);
-    expect(otherSource.body.error).toMatchObject({ param: 'external_id', customer_id: first.body.data.id });
+  });
+
+  it('identifies by the pair (source, external id): two integrations may both have a customer "123"', async () => {
+    const { sandboxKey } = await api.merchant('Two integrations');
+    const put = (source: string, body: object) => api.request('PUT', `/v1/customers/external/${source}/123`, { key: sandboxKey, body });
+    const practicehub = await put('practicehub', { name: 'From PracticeHub' });
+    const wodify = await put('wodify', { name: 'From Wodify' });
+    expect([practicehub.status, wodify.status]).toEqual([201, 201]);
+    expect(wodify.body.data.id).not.toBe(practicehub.body.data.id);
+    // Each source upserts its own customer on repeat.
+    const again = await put('wodify', { name: 'Wodify again' });
+    expect(again.status).toBe(200);
+    expect(again.body.data).toMatchObject({ id: wodify.body.data.id, name: 'Wodify again', external_source: 'wodify' });
+    expect((await api.request('GET', `/v1/customers/${practicehub.body.data.id}`, { key: sandboxKey })).body.name).toBe('From PracticeHub');
+    // The same in a batch.
+    const batch = await api.request('PUT', '/v1/customers/external/batch', {
+      key: sandboxKey,
+      body: { items: [{ source: 'practicehub', external_id: '123', tags: ['a'] }, { source: 'crm', external_id: '123' }] },
+    });
+    expect(batch.body.results.map((r: { status: string }) => r.status)).toEqual(['updated', 'created']);
+    expect(batch.body.results[0].data.id).toBe(practicehub.body.data.id);
+    // An external_id set without a source is a namespace of its own.
+    const plain = await api.request('POST', '/v1/customers', { key: sandboxKey, body: { external_id: '123' } });
+    expect(plain.status).toBe(201);
+    const plainAgain = await api.request('POST', '/v1/customers', { key: sandboxKey, body: { external_id: '123' } });
+    expect(plainAgain.status).toBe(409);
+    expect(plainAgain.body.error).toMatchObject({ param: 'external_id', customer_id: plain.body.id });
+    // The list filters on the pair.
+    const bySource = await api.request('GET', '/v1/customers?external_id=123&external_source=wodify', { key: sandboxKey });
+    expect(bySource.body.data.map((c: { id: string }) => c.id)).toEqual([wodify.body.data.id]);
+    expect((await api.request('GET', '/v1/customers?external_id=123', { key: sandboxKey })).body.total).toBe(4);
   });
 
   it('creates one customer when the same external id is upserted concurrently', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/lib/ids';
-import { startTestApi, type TestApi } from '../support/harness';
+import { newId } from '../../src/lib/ids.js';
+import { startTestApi, type TestApi } from '../support/harness.js';
 
 describe('Idempotency-Key', () => {
   let api: TestApi;

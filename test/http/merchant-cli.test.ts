@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/harness';
+import { startTestApi, type TestApi } from '../support/harness.js';
 
 const run = promisify(execFile);
 

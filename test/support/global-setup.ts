@@ -2,11 +2,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { loadConfig } from '../../src/config';
-import { freePort, startStack } from '../../src/dev/stack';
-import { createLogger } from '../../src/logger';
-import { migrate } from '../../src/migrate';
-import { createRuntime, startWorker } from '../../src/runtime';
+import { loadConfig } from '../../src/config.js';
+import { freePort, startStack } from '../../src/dev/stack.js';
+import { createLogger } from '../../src/logger.js';
+import { migrate } from '../../src/migrate.js';
+import { createRuntime, startWorker } from '../../src/runtime.js';
 
 export interface TestEnvironment {
   DATABASE_URL: string;
@@ -15,10 +15,11 @@ export interface TestEnvironment {
   TEMPORAL_TASK_QUEUE: string;
   SMTP_URL: string;
   MAIL_UI_URL: string;
-  WEBHOOK_RETRY_INITIAL_INTERVAL: string;
-  WEBHOOK_MAX_ATTEMPTS: string;
+  WEBHOOK_RETRY_SCHEDULE: string;
   WEBHOOK_ALLOW_PRIVATE_TARGETS: string;
   OUTBOX_RELAY_INTERVAL_MS: string;
+  HOUSEKEEPING_INTERVAL_MS: string;
+  DELETION_STUCK_AFTER_MS: string;
   LOG_LEVEL: string;
 }
 
@@ -59,12 +60,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TEMPORAL_TASK_QUEUE: `customer-lifecycle-test-${process.pid}`,
     SMTP_URL: stack.smtpUrl,
     MAIL_UI_URL: stack.mailUiUrl ?? '',
-    // Webhook retries fast enough to watch one fail and recover inside a test.
-    WEBHOOK_RETRY_INITIAL_INTERVAL: '200ms',
-    WEBHOOK_MAX_ATTEMPTS: '3',
+    // Webhook retries fast enough to watch one fail and recover inside a test: three attempts.
+    WEBHOOK_RETRY_SCHEDULE: '200ms,200ms',
     // The tests' webhook receivers listen on loopback.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-    OUTBOX_RELAY_INTERVAL_MS: '300',
+    OUTBOX_RELAY_INTERVAL_MS: '50',
+    HOUSEKEEPING_INTERVAL_MS: '500',
+    DELETION_STUCK_AFTER_MS: '2000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   };
   const config = loadConfig({ ...process.env, ...testEnv, NODE_ENV: 'test' });

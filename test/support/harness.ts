@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { createRuntime, startApi, type Runtime } from '../../src/runtime';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime, startApi, type Runtime } from '../../src/runtime.js';
 
 export interface TestApi {
   url: string;

@@ -6,23 +6,30 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/**
- * A webhook receiver on loopback. `answers` are the status codes to reply with, in order; the
- * last one repeats.
- */
-export async function startReceiver(answers: number[] = [200]): Promise<{
+export interface Receiver {
   url: string;
   received: ReceivedRequest[];
+  /** Requests answered so far (a hanging receiver answers none). */
+  readonly answered: number;
   stop(): Promise<void>;
-}> {
+}
+
+/**
+ * A webhook receiver on loopback. `answers` are the status codes to reply with, in order; the
+ * last one repeats. `hang` reads each request and never answers it.
+ */
+export async function startReceiver(answers: number[] = [200], options: { hang?: boolean } = {}): Promise<Receiver> {
   const received: ReceivedRequest[] = [];
+  let answered = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (options.hang) return;
       res.statusCode = answers[Math.min(received.length - 1, answers.length - 1)]!;
       res.end();
+      answered += 1;
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -30,6 +37,13 @@ export async function startReceiver(answers: number[] = [200]): Promise<{
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     received,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    get answered() {
+      return answered;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -1,8 +1,8 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateWebhookSecret, signatureHeader, verifySignature } from '../../src/webhooks/signature';
-import { postWebhook } from '../../src/webhooks/transport';
-import { startReceiver, type ReceivedRequest } from '../support/receiver';
+import { generateWebhookSecret, signatureHeader, verifySignature } from '../../src/webhooks/signature.js';
+import { postWebhook } from '../../src/webhooks/transport.js';
+import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 
 // The verifier is the maintained `standardwebhooks` package, what a receiver would run: if it
 // accepts our deliveries, so do the other Standard Webhooks / Svix libraries.

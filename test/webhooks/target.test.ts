@@ -1,6 +1,6 @@
 import type { LookupAddress, lookup } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { RefusedTargetError, forbiddenAddressReason, guardedLookup, isForbiddenAddress, literalPrivateTargetReason } from '../../src/webhooks/target';
+import { RefusedTargetError, forbiddenAddressReason, guardedLookup, isForbiddenAddress, literalPrivateTargetReason } from '../../src/webhooks/target.js';
 
 // One address (at least) in every IANA special-purpose range a webhook must never reach, with the
 // kind of network the refusal names.

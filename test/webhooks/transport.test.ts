@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RefusedTargetError, guardedLookup } from '../../src/webhooks/target';
-import { postWebhook } from '../../src/webhooks/transport';
-import { startReceiver } from '../support/receiver';
+import { RefusedTargetError, guardedLookup } from '../../src/webhooks/target.js';
+import { postWebhook } from '../../src/webhooks/transport.js';
+import { startReceiver } from '../support/receiver.js';
 
 const lenient = { allowPrivateTargets: true } as const;
 

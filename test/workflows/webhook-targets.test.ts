@@ -1,13 +1,14 @@
 import type { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/lib/ids';
-import { WebhookService } from '../../src/webhooks/webhook.service';
-import { generateWebhookSecret } from '../../src/webhooks/signature';
-import { guardedLookup } from '../../src/webhooks/target';
-import { postWebhook } from '../../src/webhooks/transport';
-import { startTestApi, type TestApi } from '../support/harness';
-import { startReceiver } from '../support/receiver';
+import { newId } from '../../src/lib/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { WebhookService, type WebhookServiceDeps } from '../../src/webhooks/webhook.service.js';
+import { generateWebhookSecret } from '../../src/webhooks/signature.js';
+import { guardedLookup } from '../../src/webhooks/target.js';
+import { postWebhook } from '../../src/webhooks/transport.js';
+import { startTestApi, type TestApi } from '../support/harness.js';
+import { startReceiver } from '../support/receiver.js';
 
 describe('webhook targets on private networks are refused unless allowed', () => {
   let api: TestApi;
@@ -50,33 +51,42 @@ describe('webhook targets on private networks are refused unless allowed', () =>
     const endpoint = await api.runtime.db.webhookEndpoint.create({
       data: { id: newId('webhookEndpoint'), merchantId, environment: 'sandbox', url, enabledEvents: ['*'], secret: generateWebhookSecret() },
     });
-    // Marked dispatched so that the suite's own worker (which allows private targets) leaves it alone.
+    // Marked dispatched, with its delivery row written here, so the suite's own relay leaves it alone.
     const { id: eventId } = await api.runtime.db.event.create({
-      data: { id: newId('event'), merchantId, environment: 'sandbox', type: 'customer.updated', data: {}, dispatchedAt: new Date() },
+      data: { id: newId('event'), merchantId, environment: 'sandbox', type: 'customer.updated', data: { object: { id: 'x' } }, dispatchedAt: new Date() },
     });
-    const strict = new WebhookService({
-      db: api.runtime.db,
-      timeoutMs: 1000,
-      allowPrivateTargets: false,
-      post: (target, headers, body, options) =>
-        postWebhook(target, headers, body, { ...options, lookup: guardedLookup(resolvingTo('127.0.0.1')) }),
+    const { id: deliveryId } = await api.runtime.db.webhookDelivery.create({
+      data: { id: newId('webhookDelivery'), endpointId: endpoint.id, eventId },
     });
-    const [deliveryId] = await strict.planDeliveries(eventId);
-    await expect(strict.attemptDelivery(deliveryId!)).rejects.toMatchObject({ nonRetryable: true });
+    const service = (allowPrivateTargets: boolean, post: WebhookServiceDeps['post']) =>
+      new WebhookService({
+        db: api.runtime.db,
+        temporal: api.runtime.temporal,
+        taskQueue: 'unused',
+        timeoutMs: 1000,
+        retrySchedule: [200],
+        logger: createLogger('silent', 'targets-test'),
+        allowPrivateTargets,
+        post,
+      });
+    const strict = service(false, (target, headers, body, options) =>
+      postWebhook(target, headers, body, { ...options, lookup: guardedLookup(resolvingTo('127.0.0.1')) }),
+    );
+    await strict.deliverDue(endpoint.id);
     expect(receiver.received).toHaveLength(0);
     const delivery = await api.runtime.db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
-    expect(delivery).toMatchObject({ endpointId: endpoint.id, status: 'pending', attempts: 1, lastStatusCode: null });
+    // A refused target stays refused: no retry is scheduled.
+    expect(delivery).toMatchObject({ endpointId: endpoint.id, status: 'failed', attempts: 1, lastStatusCode: null });
     expect(delivery.lastError).toBe('refused: rebound.example resolves to 127.0.0.1, not a public address (loopback)');
 
     // The same endpoint with private targets allowed (local development) is delivered.
-    const lenient = new WebhookService({
-      db: api.runtime.db,
-      timeoutMs: 1000,
-      allowPrivateTargets: true,
-      post: (target, headers, body, options) => postWebhook(target.replace('rebound.example', '127.0.0.1'), headers, body, options),
-    });
-    await lenient.attemptDelivery(deliveryId!);
+    await api.runtime.db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'pending' } });
+    const lenient = service(true, (target, headers, body, options) =>
+      postWebhook(target.replace('rebound.example', '127.0.0.1'), headers, body, options),
+    );
+    await lenient.deliverDue(endpoint.id);
     expect(receiver.received).toHaveLength(1);
+    expect(await api.runtime.db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).toMatchObject({ status: 'succeeded', attempts: 2 });
     await receiver.stop();
   });
 });

@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { ValidationError } from '../lib/errors';
+import { ValidationError } from './errors.js';
+import { idSchema, type IdKind } from './ids.js';
 
 export const MAX_LIMIT = 1000;
 
-export const PaginationQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-  starting_after: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: 'An object id from a previous page: the list continues after it (newest first).' }),
-});
-export type PaginationQuery = z.infer<typeof PaginationQuery>;
+/** `limit`, `offset` and a `starting_after` cursor shaped as an id of the listed kind. */
+export function paginationQuery(kind: IdKind) {
+  return z.strictObject({
+    limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    starting_after: idSchema(kind, 'An object id from a previous page: the list continues after it (newest first).').optional(),
+  });
+}
+export type PaginationQuery = z.infer<ReturnType<typeof paginationQuery>>;
 
 export const ListEnvelope = <T extends z.ZodType>(item: T) =>
   z.object({

@@ -1,0 +1,177 @@
+import { Prisma, type Db, type DbTx } from '../db.js';
+import type { Customer } from '../generated/prisma/client.js';
+import { newId } from '../lib/ids.js';
+import type { NewEvent } from '../events/outbox.js';
+import type { Scope } from '../lib/scope.js';
+
+// Set-based writes of whole customer rows: every write path (create, update, upsert, batch upsert)
+// computes the rows it wants in memory and writes them here in one statement per kind, with their
+// events in the same statement, so a batch of a thousand costs what a single row costs.
+
+/** The columns a write sets; `id`, tenant, status and timestamps are handled here. */
+export type CustomerColumns = Pick<
+  Customer,
+  | 'externalId'
+  | 'externalSource'
+  | 'email'
+  | 'phone'
+  | 'name'
+  | 'tags'
+  | 'metadata'
+  | 'addressLine1'
+  | 'addressLine2'
+  | 'addressCity'
+  | 'addressState'
+  | 'addressPostalCode'
+  | 'addressCountry'
+  | 'companyName'
+  | 'taxId'
+  | 'description'
+  | 'timezone'
+  | 'currency'
+>;
+
+const COLUMN_NAMES: Record<keyof CustomerColumns, string> = {
+  externalId: 'external_id',
+  externalSource: 'external_source',
+  email: 'email',
+  phone: 'phone',
+  name: 'name',
+  tags: 'tags',
+  metadata: 'metadata',
+  addressLine1: 'address_line1',
+  addressLine2: 'address_line2',
+  addressCity: 'address_city',
+  addressState: 'address_state',
+  addressPostalCode: 'address_postal_code',
+  addressCountry: 'address_country',
+  companyName: 'company_name',
+  taxId: 'tax_id',
+  description: 'description',
+  timezone: 'timezone',
+  currency: 'currency',
+};
+const COLUMNS = Object.keys(COLUMN_NAMES) as (keyof CustomerColumns)[];
+
+/** jsonb_to_recordset column list and the expression that reads each column back. */
+const RECORD_TYPES: Record<keyof CustomerColumns, string> = Object.fromEntries(
+  COLUMNS.map((column) => [column, column === 'tags' || column === 'metadata' ? 'jsonb' : 'text']),
+) as Record<keyof CustomerColumns, string>;
+const recordDefinition = COLUMNS.map((column) => `${COLUMN_NAMES[column]} ${RECORD_TYPES[column]}`).join(', ');
+const valueOf = (column: keyof CustomerColumns) =>
+  column === 'tags' ? `ARRAY(SELECT jsonb_array_elements_text(u.tags))` : `u.${COLUMN_NAMES[column]}`;
+
+const INSERT_SQL = `
+  WITH inserted AS (
+    INSERT INTO customers (id, merchant_id, environment, status, created_at, updated_at, ${COLUMNS.map((c) => COLUMN_NAMES[c]).join(', ')})
+    SELECT u.id, u.merchant_id, u.environment::"Environment", 'active', u.created_at, u.created_at, ${COLUMNS.map(valueOf).join(', ')}
+    FROM jsonb_to_recordset($1::jsonb) AS u(id text, merchant_id text, environment text, created_at timestamptz, ${recordDefinition})
+    ON CONFLICT DO NOTHING
+    RETURNING id
+  ), recorded AS (
+    INSERT INTO events (id, merchant_id, environment, type, customer_id, data, created_at)
+    SELECT e.id, e.merchant_id, e.environment::"Environment", e.type, e.customer_id, e.data, e.created_at
+    FROM jsonb_to_recordset($2::jsonb) AS e(id text, merchant_id text, environment text, type text, customer_id text, data jsonb, created_at timestamptz)
+    WHERE e.customer_id IN (SELECT id FROM inserted)
+  )
+  SELECT id FROM inserted`;
+
+const UPDATE_SQL = `
+  WITH updated AS (
+    UPDATE customers c SET updated_at = u.updated_at, ${COLUMNS.map((c) => `${COLUMN_NAMES[c]} = ${valueOf(c)}`).join(', ')}
+    FROM jsonb_to_recordset($1::jsonb) AS u(id text, updated_at timestamptz, ${recordDefinition})
+    WHERE c.id = u.id
+    RETURNING c.id
+  ), recorded AS (
+    INSERT INTO events (id, merchant_id, environment, type, customer_id, data, created_at)
+    SELECT e.id, e.merchant_id, e.environment::"Environment", e.type, e.customer_id, e.data, e.created_at
+    FROM jsonb_to_recordset($2::jsonb) AS e(id text, merchant_id text, environment text, type text, customer_id text, data jsonb, created_at timestamptz)
+    WHERE e.customer_id IN (SELECT id FROM updated)
+  )
+  SELECT id FROM updated`;
+
+function recordOf(customer: Customer): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const column of COLUMNS) record[COLUMN_NAMES[column]] = customer[column];
+  return record;
+}
+
+function eventRecords(scope: Scope, events: NewEvent[], at: Date): Record<string, unknown>[] {
+  return events.map((event) => ({
+    id: newId('event'),
+    merchant_id: scope.merchantId,
+    environment: scope.environment,
+    type: event.type,
+    customer_id: event.customerId ?? null,
+    data: { object: event.object, ...event.extra },
+    created_at: at,
+  }));
+}
+
+/**
+ * Inserts new customers, with the events of those inserted, in one statement. A row that clashes
+ * with a live customer on a unique key (external key, email) is skipped, not an error: its id is
+ * missing from the result and the caller decides what the clash means.
+ */
+export async function insertCustomers(db: Db | DbTx, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const at = rows[0]!.createdAt;
+  const customers = rows.map((row) => ({
+    id: row.id,
+    merchant_id: scope.merchantId,
+    environment: scope.environment,
+    created_at: row.createdAt,
+    ...recordOf(row),
+  }));
+  const inserted = await db.$queryRawUnsafe<{ id: string }[]>(
+    INSERT_SQL,
+    JSON.stringify(customers),
+    JSON.stringify(eventRecords(scope, events, at)),
+  );
+  return new Set(inserted.map((row) => row.id));
+}
+
+/** Writes the given columns of existing customers (locked by the caller), with their events. */
+export async function updateCustomers(db: Db | DbTx, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<void> {
+  if (rows.length === 0) return;
+  const at = rows[0]!.updatedAt;
+  const customers = rows.map((row) => ({ id: row.id, updated_at: row.updatedAt, ...recordOf(row) }));
+  await db.$queryRawUnsafe(UPDATE_SQL, JSON.stringify(customers), JSON.stringify(eventRecords(scope, events, at)));
+}
+
+/** Live customers of a tenant with these ids, locked for the rest of the transaction. */
+export async function lockCustomers(tx: DbTx, scope: Scope, ids: string[]): Promise<Customer[]> {
+  if (ids.length === 0) return [];
+  await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ANY(${ids}) ORDER BY id FOR UPDATE`;
+  return tx.customer.findMany({
+    where: { id: { in: ids }, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
+  });
+}
+
+/** Live customers of a tenant with these (source, external id) pairs, locked. */
+export async function lockByExternalKeys(
+  tx: DbTx,
+  scope: Scope,
+  keys: { source: string | null; externalId: string }[],
+): Promise<Customer[]> {
+  if (keys.length === 0) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT c.id FROM customers c
+    JOIN unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) AS k(source, external_id)
+      ON c.external_source IS NOT DISTINCT FROM k.source AND c.external_id = k.external_id
+    WHERE c.merchant_id = ${scope.merchantId} AND c.environment = ${scope.environment}::"Environment" AND c.deleted_at IS NULL
+    ORDER BY c.id
+    FOR UPDATE OF c`;
+  return lockCustomers(tx, scope, rows.map((row) => row.id));
+}
+
+/** Live customers of a tenant holding any of these emails (compared case-insensitively). */
+export async function customersByEmail(db: Db | DbTx, scope: Scope, emails: string[]): Promise<{ id: string; email: string }[]> {
+  if (emails.length === 0) return [];
+  return db.$queryRaw<{ id: string; email: string }[]>`
+    SELECT id, lower(email) AS email FROM customers
+    WHERE merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment" AND deleted_at IS NULL
+      AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
+}
+
+export { Prisma };

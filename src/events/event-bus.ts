@@ -1,0 +1,141 @@
+import type { Db, DbTx } from '../db.js';
+import type { Environment } from '../generated/prisma/enums.js';
+import type { Logger } from '../logger.js';
+
+/** A committed event as subscribers see it. */
+export interface BusEvent {
+  id: string;
+  merchantId: string;
+  environment: Environment;
+  type: string;
+  customerId: string | null;
+  data: { object: { id: string; [field: string]: unknown }; [field: string]: unknown };
+  createdAt: Date;
+}
+
+/** Work a subscriber does once the batch it handled is committed: start or signal workflows. */
+export type AfterCommit = () => Promise<void>;
+
+/**
+ * A reaction to events. `wants` must be cheap (no I/O): it runs for every event. `handle` runs
+ * inside the relay's transaction with the events of a batch the subscriber wants, writes what they
+ * require (rows), and returns what must happen after the commit (Temporal calls). Temporal is never
+ * called inside the transaction, and never once per event when a batch can share one call.
+ */
+export interface EventSubscriber {
+  readonly name: string;
+  wants(event: BusEvent): boolean;
+  handle(tx: DbTx, events: BusEvent[]): Promise<AfterCommit | void>;
+}
+
+const MAX_DISPATCH_ATTEMPTS = 10;
+
+interface EventRow {
+  id: string;
+  merchant_id: string;
+  environment: Environment;
+  type: string;
+  customer_id: string | null;
+  data: BusEvent['data'];
+  created_at: Date;
+}
+
+/**
+ * The event bus: the outbox relay claims committed, undispatched events in batches (several relays
+ * may run: claims skip each other's rows), hands each batch to the subscribers in one transaction
+ * with marking the events dispatched, and runs the subscribers' after-commit work. A batch that
+ * fails is retried event by event, so one bad event never holds up the others; an event that keeps
+ * failing on its own is parked after ten attempts with its error.
+ */
+export class EventBus {
+  constructor(
+    private readonly deps: { db: Db; subscribers: EventSubscriber[]; logger: Logger; batchSize?: number },
+  ) {}
+
+  get batchSize(): number {
+    return this.deps.batchSize ?? 500;
+  }
+
+  /** One pass. Returns how many events it handed over. */
+  async relayOnce(): Promise<number> {
+    let after: AfterCommit[] = [];
+    let claimed: BusEvent[] = [];
+    try {
+      await this.deps.db.$transaction(async (tx) => {
+        claimed = await this.claim(tx, this.batchSize);
+        after = await this.dispatch(tx, claimed);
+      });
+    } catch (error) {
+      if (claimed.length === 0) throw error;
+      this.deps.logger.warn({ err: error, events: claimed.length }, 'event batch failed; handing events over one by one');
+      return this.relayOneByOne(claimed.map((event) => event.id));
+    }
+    await this.runAfterCommit(after);
+    return claimed.length;
+  }
+
+  private async relayOneByOne(ids: string[]): Promise<number> {
+    let handed = 0;
+    for (const id of ids) {
+      let after: AfterCommit[] = [];
+      try {
+        await this.deps.db.$transaction(async (tx) => {
+          const [event] = await this.claim(tx, 1, id);
+          if (event) after = await this.dispatch(tx, [event]);
+        });
+        handed += 1;
+        await this.runAfterCommit(after);
+      } catch (error) {
+        this.deps.logger.error({ err: error, eventId: id }, 'event could not be handed to its subscribers');
+        await this.deps.db.event
+          .update({
+            where: { id },
+            data: { dispatchAttempts: { increment: 1 }, dispatchError: error instanceof Error ? error.message : String(error) },
+          })
+          .catch(() => undefined);
+      }
+    }
+    return handed;
+  }
+
+  private async claim(tx: DbTx, limit: number, onlyId?: string): Promise<BusEvent[]> {
+    const rows = await tx.$queryRaw<EventRow[]>`
+      SELECT id, merchant_id, environment, type, customer_id, data, created_at
+      FROM events
+      WHERE dispatched_at IS NULL AND dispatch_attempts < ${MAX_DISPATCH_ATTEMPTS}
+        AND (${onlyId ?? null}::text IS NULL OR id = ${onlyId ?? null})
+      ORDER BY id
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED`;
+    return rows.map((row) => ({
+      id: row.id,
+      merchantId: row.merchant_id,
+      environment: row.environment,
+      type: row.type,
+      customerId: row.customer_id,
+      data: row.data,
+      createdAt: row.created_at,
+    }));
+  }
+
+  private async dispatch(tx: DbTx, events: BusEvent[]): Promise<AfterCommit[]> {
+    if (events.length === 0) return [];
+    const after: AfterCommit[] = [];
+    for (const subscriber of this.deps.subscribers) {
+      const wanted = events.filter((event) => subscriber.wants(event));
+      if (wanted.length === 0) continue;
+      const work = await subscriber.handle(tx, wanted);
+      if (work) after.push(work);
+    }
+    await tx.event.updateMany({ where: { id: { in: events.map((event) => event.id) } }, data: { dispatchedAt: new Date() } });
+    return after;
+  }
+
+  /** After-commit work that fails is repaired by its subscriber's reconciler; it never undoes the batch. */
+  private async runAfterCommit(work: AfterCommit[]): Promise<void> {
+    const results = await Promise.allSettled(work.map((run) => run()));
+    for (const result of results) {
+      if (result.status === 'rejected') this.deps.logger.warn({ err: result.reason }, 'after-commit work of a subscriber failed');
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import type { Config } from '../config.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+
+/** A recurring pass of background work. `run` resolves true when there is more to do at once. */
+export interface HousekeepingTask {
+  name: string;
+  intervalMs: number;
+  run(): Promise<boolean>;
+}
+
+export interface Housekeeping {
+  stop(): Promise<void>;
+}
+
+/** Deliveries due this long ago with no sender on them lost their nudge: nudge again. */
+const WEBHOOK_OVERDUE_MS = 30_000;
+
+/**
+ * The worker's background passes: the outbox relay (the event bus), the idempotency purge, and
+ * the reconcilers that repair what a crash or an unreachable Temporal left behind (deletions
+ * without a run, webhook endpoints whose nudge was lost).
+ */
+export function workerTasks(deps: { bus: EventBus; services: Services; config: Config }): HousekeepingTask[] {
+  const { bus, services, config } = deps;
+  return [
+    {
+      name: 'outbox relay',
+      intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+      run: async () => (await bus.relayOnce()) >= bus.batchSize,
+    },
+    {
+      name: 'idempotency purge',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.probes.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
+        return false;
+      },
+    },
+    {
+      name: 'deletion reconciler',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.deletions.reconcile(config.DELETION_STUCK_AFTER_MS);
+        return false;
+      },
+    },
+    {
+      name: 'webhook reconciler',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.webhooks.reconcileOverdue(WEBHOOK_OVERDUE_MS);
+        return false;
+      },
+    },
+  ];
+}
+
+/**
+ * Runs each task in its own loop: a task's passes never overlap, a failed pass is logged and
+ * retried after the interval, and `stop()` wakes sleeping loops and awaits the pass in progress.
+ */
+export function startHousekeeping(tasks: HousekeepingTask[], logger: Logger): Housekeeping {
+  let stopped = false;
+  const wakers = new Set<() => void>();
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
+  const loops = tasks.map(async (task) => {
+    while (!stopped) {
+      let again = false;
+      try {
+        again = await task.run();
+      } catch (error) {
+        logger.warn({ err: error, task: task.name }, 'housekeeping pass failed; retrying after its interval');
+      }
+      if (!again && !stopped) await pause(task.intervalMs);
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      for (const wake of [...wakers]) wake();
+      await Promise.all(loops);
+    },
+  };
+}

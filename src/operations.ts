@@ -1,0 +1,22 @@
+import { billingOperations } from './billing/billing.routes.js';
+import { customerOperations } from './customers/customer.routes.js';
+import { deletionOperations } from './deletions/deletion.routes.js';
+import { healthOperations } from './http/health.js';
+import type { DepsOf } from './http/operation.js';
+import { webhookOperations } from './webhooks/webhook.routes.js';
+
+/**
+ * Every endpoint of the API, from each resource's own declaration. The router, the OpenAPI
+ * document and the SDK are derived from this list: a new resource adds its operations here.
+ */
+export const OPERATIONS = {
+  ...healthOperations,
+  ...customerOperations,
+  ...deletionOperations,
+  ...billingOperations,
+  ...webhookOperations,
+};
+
+export type Operations = typeof OPERATIONS;
+/** What the handlers of every operation need: the composition root provides it. */
+export type OperationDeps = DepsOf<Operations>;
