@@ -33,6 +33,11 @@ export const ConfigSchema = z.object({
   /** Requests per second one API key may send to one API process, and its burst allowance. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
+  /**
+   * An in-progress Idempotency-Key is leased to its request for this long and renewed while the
+   * request runs; once a lease runs out (its process died) a retry takes the key over.
+   */
+  IDEMPOTENCY_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
   /** Largest JSON body the API accepts. */
   BODY_LIMIT: z.string().default('1mb'),
   /**

@@ -87,7 +87,7 @@ export function createApp({ db, config, logger, merchants, handlers }: AppDeps):
       },
     }),
   );
-  v1.use(idempotency(db, logger));
+  v1.use(idempotency(db, logger, { leaseMs: config.IDEMPOTENCY_LEASE_MS }));
   v1.use(operationsRouter(operations.authenticated, handlers, '/v1'));
   v1.use(notFoundRoute());
   app.use('/v1', v1);

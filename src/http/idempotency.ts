@@ -13,11 +13,6 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const WAIT_FOR_CONCURRENT_MS = 10_000;
-/**
- * An in-progress key is leased to its request for this long and renewed every third of it while
- * the request runs; a key whose lease ran out belongs to a request that died with its process.
- */
-export const IDEMPOTENCY_LEASE_MS = 30_000;
 
 /** JSON with object keys sorted, so the same body sent with its keys reordered hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -40,11 +35,34 @@ export function idempotencyClaimOf(res: Response): IdempotencyClaim | undefined 
   return res.locals.idempotencyClaim as IdempotencyClaim | undefined;
 }
 
-type Claim = { kind: 'owner'; id: string } | { kind: 'replay'; status: number; body: unknown };
+export type Claim = ({ kind: 'owner'; id: string } & IdempotencyClaim) | { kind: 'replay'; status: number; body: unknown };
 
-const leaseEnd = () => new Date(Date.now() + IDEMPOTENCY_LEASE_MS);
+export interface KeyedRequest {
+  key: string;
+  method: string;
+  /** The path with its query string: part of what makes two requests the same. */
+  path: string;
+  body: unknown;
+}
 
-async function claimKey(db: Db, scope: Scope, key: string, method: string, path: string, requestHash: string): Promise<Claim> {
+/**
+ * Claims an Idempotency-Key for a request: `owner` (run it, then commit the reply through the
+ * claim) or `replay` (the stored reply of the same request). The owner holds the key by a lease
+ * of `leaseMs`, renewed while it runs; a key whose lease ran out belongs to a request that died
+ * with its process before committing anything, and is taken over. A different request under a
+ * live or completed key is refused; a concurrent duplicate waits for the first to finish.
+ */
+export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRequest, leaseMs: number): Promise<Claim> {
+  const { key, method, path } = request;
+  const requestHash = createHash('sha256').update(canonicalJson({ method, path, body: request.body ?? null })).digest('hex');
+  const leaseEnd = () => new Date(Date.now() + leaseMs);
+  const owner = (id: string): Claim => ({
+    kind: 'owner',
+    id,
+    async commitReply(tx, reply) {
+      await tx.idempotencyRecord.update({ where: { id }, data: storedReply(reply) });
+    },
+  });
   const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
   for (;;) {
     try {
@@ -61,7 +79,7 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
           expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
         },
       });
-      return { kind: 'owner', id: record.id };
+      return owner(record.id);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -75,13 +93,13 @@ async function claimKey(db: Db, scope: Scope, key: string, method: string, path:
     }
     // The owner's lease ran out: it died before committing (a committed write completes the record
     // in its own transaction), so nothing was done under this key and this request takes it over.
-    const leaseExpired = (existing.lockedUntil ?? new Date(existing.createdAt.getTime() + IDEMPOTENCY_LEASE_MS)) < new Date();
+    const leaseExpired = (existing.lockedUntil ?? new Date(existing.createdAt.getTime() + leaseMs)) < new Date();
     if (existing.status === 'in_progress' && leaseExpired) {
       const { count } = await db.idempotencyRecord.updateMany({
         where: { id: existing.id, status: 'in_progress', lockedUntil: existing.lockedUntil },
         data: { lockedUntil: leaseEnd(), method, path, requestHash },
       });
-      if (count === 1) return { kind: 'owner', id: existing.id };
+      if (count === 1) return owner(existing.id);
       continue;
     }
     if (existing.requestHash !== requestHash) {
@@ -114,33 +132,33 @@ function storedReply(reply: Reply) {
  * produces one effect. A write stores its reply in its own transaction (`commitReply`); anything
  * else is stored as the response is sent. 5xx answers are not stored, so the client can retry.
  */
-export function idempotency(db: Db, logger: Logger): RequestHandler {
+export function idempotency(db: Db, logger: Logger, options: { leaseMs: number }): RequestHandler {
   return async (req, res, next) => {
     const key = req.get('Idempotency-Key');
     if (!WRITE_METHODS.has(req.method) || key === undefined) return next();
     if (key.length === 0 || key.length > 255) {
       throw ValidationError.field('Idempotency-Key', 'Idempotency-Key must be 1 to 255 characters');
     }
-    const scope = scopeOf(res);
-    const requestHash = createHash('sha256')
-      .update(canonicalJson({ method: req.method, path: req.originalUrl, body: req.body ?? null }))
-      .digest('hex');
-    const claim = await claimKey(db, scope, key, req.method, req.originalUrl, requestHash);
+    const claim = await claimIdempotencyKey(
+      db,
+      scopeOf(res),
+      { key, method: req.method, path: req.originalUrl, body: req.body },
+      options.leaseMs,
+    );
     if (claim.kind === 'replay') {
       res.set(REPLAYED_HEADER, 'true').status(claim.status).json(claim.body);
       return;
     }
     const renew = setInterval(() => {
       db.idempotencyRecord
-        .updateMany({ where: { id: claim.id, status: 'in_progress' }, data: { lockedUntil: leaseEnd() } })
+        .updateMany({
+          where: { id: claim.id, status: 'in_progress' },
+          data: { lockedUntil: new Date(Date.now() + options.leaseMs) },
+        })
         .catch((error: unknown) => logger.warn({ err: error }, 'could not renew an idempotency lease'));
-    }, IDEMPOTENCY_LEASE_MS / 3);
+    }, options.leaseMs / 3);
     res.once('close', () => clearInterval(renew));
-    res.locals.idempotencyClaim = {
-      async commitReply(tx, reply) {
-        await tx.idempotencyRecord.update({ where: { id: claim.id }, data: storedReply(reply) });
-      },
-    } satisfies IdempotencyClaim;
+    res.locals.idempotencyClaim = claim satisfies IdempotencyClaim;
     captureResponse(res, async (status, body) => {
       clearInterval(renew);
       try {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { claimIdempotencyKey } from '../../src/http/idempotency.js';
 import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 
@@ -68,7 +70,7 @@ describe('Idempotency-Key', () => {
     expect(later.headers.get('idempotent-replayed')).toBe('false');
   });
 
-  it('frees a key whose request died in progress (a crashed process), after a minute', async () => {
+  it('frees a key whose request died in progress (a crashed process) once its lease ran out', async () => {
     const { key: stuck } = await api.runtime.db.idempotencyRecord.create({
       data: {
         id: newId('idempotency'),
@@ -99,6 +101,54 @@ describe('Idempotency-Key', () => {
     expect(d1.status).toBe(202);
     expect(d2.headers.get('idempotent-replayed')).toBe('true');
     expect(d2.body).toEqual(d1.body);
+  });
+
+  it('a request slower than its lease keeps its key: a retry waits and replays, the write runs once', async () => {
+    const slow = await startTestApi({ IDEMPOTENCY_LEASE_MS: '600' });
+    const locker = new pg.Client({ connectionString: slow.config.DATABASE_URL });
+    await locker.connect();
+    try {
+      const { body: customer } = await slow.request('POST', '/v1/customers', { key, body: { name: 'slow' } });
+      // Holding the row makes the PATCH wait inside its transaction, far longer than its lease.
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
+      const patch = () =>
+        slow.request('PATCH', `/v1/customers/${customer.id}`, { key, body: { metadata: { n: 1 } }, headers: { 'idempotency-key': 'k-slow' } });
+      const first = patch();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const retry = patch();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await locker.query('COMMIT');
+      const [a, b] = await Promise.all([first, retry]);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(a.headers.get('idempotent-replayed')).toBe('false');
+      expect(b.headers.get('idempotent-replayed')).toBe('true');
+      expect(b.body).toEqual(a.body);
+      const updates = await slow.runtime.db.event.count({ where: { customerId: customer.id, type: 'customer.updated' } });
+      expect(updates).toBe(1);
+    } finally {
+      await locker.end();
+      await slow.stop();
+    }
+  });
+
+  it('commits the stored reply with the write: a retry after a crash between the two replays it', async () => {
+    const scope = { merchantId, environment: 'sandbox' as const };
+    const body = { name: 'written, then the process died' };
+    const request = { key: 'k-crash', method: 'POST', path: '/v1/customers', body };
+    const claim = await claimIdempotencyKey(api.runtime.db, scope, request, 30_000);
+    if (claim.kind !== 'owner') throw new Error('expected to own the key');
+    // The request's write, as the route runs it; then the process dies before answering.
+    const created = await api.runtime.services.customers.create(
+      { ...scope, commitReply: (tx, result) => claim.commitReply(tx, { status: 201, body: result }) },
+      body,
+    );
+    await api.runtime.db.idempotencyRecord.update({ where: { id: claim.id }, data: { lockedUntil: new Date(Date.now() - 1) } });
+    const retry = await create('k-crash', body);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.id).toBe(created.id);
+    expect(await api.runtime.db.customer.count({ where: { merchantId, name: body.name } })).toBe(1);
   });
 
   it('rejects an over-long key', async () => {

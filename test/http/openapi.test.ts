@@ -135,6 +135,35 @@ describe('OpenAPI document', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('declares the shape of every id in paths and of every list cursor', () => {
+    let checked = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const method of METHODS.filter((m) => item[m])) {
+        for (const parameter of (item[method].parameters ?? []).map(resolve)) {
+          const isId = parameter.in === 'path' && parameter.name === 'id';
+          const isCursor = parameter.in === 'query' && parameter.name === 'starting_after';
+          if (!isId && !isCursor) continue;
+          checked += 1;
+          expect(resolve(parameter.schema).pattern, `${method} ${path} ${parameter.name}`).toMatch(/^\^[a-z]+_\[0-9A-HJKMNP-TV-Z\]\{26\}\$$/);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    const customerId = resolve(doc.paths['/v1/customers/{id}'].get.parameters.find((p: any) => p.name === 'id').schema);
+    expect(new RegExp(customerId.pattern).test('cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ')).toBe(true);
+    expect(new RegExp(customerId.pattern).test('we_01JD3Z6Q4W8V2G7R1M5K9T0XYZ')).toBe(false);
+  });
+
+  it('gives the Idempotency-Key no fixed example that tools would reuse across operations', () => {
+    const serialized = JSON.stringify(doc);
+    const idempotencyKey = resolve(doc.components.parameters.IdempotencyKey);
+    expect(idempotencyKey.name).toBe('Idempotency-Key');
+    expect(idempotencyKey.example).toBeUndefined();
+    expect(idempotencyKey.schema.example).toBeUndefined();
+    expect(idempotencyKey.examples).toBeUndefined();
+    expect(serialized).not.toContain('0b6f3a52-8d7e-4c51-9a47-3f2f0a3b9c11');
+  });
+
   it('documents every endpoint the API promises', () => {
     expect(documentedOperations(doc)).toEqual(expect.arrayContaining(PROMISED));
   });
