@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfig, loadDotEnv } from '../config';
 import type { Db } from '../db';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import type { MerchantService } from '../merchants/merchant.service';
 import { migrate } from '../migrate';
 import { createRuntime, startApi, startWorker, stopOnSignal, type Running } from '../runtime';
@@ -70,9 +70,9 @@ async function dev(): Promise<void> {
   await migrate(config.DATABASE_URL, logger);
   const runtime = await createRuntime(config, logger);
   parts.push(runtime);
-  parts.push(await startWorker(runtime, config, logger));
+  parts.push(loggingStop(await startWorker(runtime, config, logger), 'worker stopped', logger));
   const api = await startApi(runtime, config, logger);
-  parts.push(api);
+  parts.push(loggingStop(api, 'API stopped', logger));
 
   const demoKey = await ensureDemoMerchant(runtime.services.merchants, runtime.db);
   printBanner({
@@ -82,6 +82,16 @@ async function dev(): Promise<void> {
     mailUi: stack.mailUiUrl ?? `(external SMTP at ${stack.smtpUrl})`,
     demoKey,
   });
+}
+
+/** The shutdown log shows the order parts stopped in: API and worker before the servers they use. */
+function loggingStop(part: Running, message: string, logger: Logger): Running {
+  return {
+    async stop() {
+      await part.stop();
+      logger.info(message);
+    },
+  };
 }
 
 /** Creates the demo merchant on first start; its key is printed that once and never again. */

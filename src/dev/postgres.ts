@@ -221,8 +221,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   server.stdout?.on('data', collect);
   server.stderr?.on('data', collect);
   let spawnError: Error | undefined;
+  let stopping = false;
   const exited = new Promise<void>((resolve) => {
-    server.once('exit', () => resolve());
+    server.once('exit', (code, signal) => {
+      // Anything but our own stop leaves the API and the worker without a database: say so.
+      if (!stopping) logger.error({ code, signal }, 'embedded PostgreSQL exited unexpectedly');
+      resolve();
+    });
     server.once('error', (error) => {
       spawnError = error;
       resolve();
@@ -246,6 +251,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await client.end();
     }
   } catch (error) {
+    stopping = true;
     process.off('exit', stopOnExit);
     server.kill('SIGQUIT');
     await exited;
@@ -259,6 +265,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     binaries,
     pid: server.pid!,
     async stop() {
+      stopping = true;
       process.off('exit', stopOnExit);
       if (server.exitCode === null && server.signalCode === null) {
         // SIGINT is PostgreSQL's fast shutdown: open sessions are ended, data is flushed.

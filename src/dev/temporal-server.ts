@@ -81,6 +81,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     async stop() {
       process.off('exit', killOnExit);
       await stopChild(child);
+      options.logger.info({ address }, 'Temporal dev server stopped');
     },
   };
 }
