@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, loadConfig, loadDotEnv } from '../config';
+import { ConfigError, ConfigSchema, loadConfig, loadDotEnv } from '../config';
 import type { Db } from '../db';
 import { createLogger, type Logger } from '../logger';
 import type { MerchantService } from '../merchants/merchant.service';
 import { migrate } from '../migrate';
 import { createRuntime, startApi, startWorker, stopOnSignal, type Running } from '../runtime';
+import { checkPortsFree, PortsUnavailableError, type WantedPort } from './ports';
 import { DEFAULT_EMBEDDED_PORT } from './postgres';
 import { startStack } from './stack';
 
@@ -21,6 +22,8 @@ const DevSettings = z.object({
   TEMPORAL_UI_PORT: port(8233),
   MAILDEV_SMTP_PORT: port(1025),
   MAILDEV_WEB_PORT: port(1080),
+  // Read here too, so a busy API port stops start-up before anything else starts.
+  PORT: ConfigSchema.shape.PORT,
   LOG_LEVEL: z.string().default('info'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
 });
@@ -38,6 +41,7 @@ async function dev(): Promise<void> {
   }
   const settings = parsed.data;
   const logger = createLogger(settings.LOG_LEVEL, 'dev');
+  await checkPortsFree(portsToOpen(settings));
   const stack = await startStack({
     dataDir: settings.DATA_DIR,
     persistent: true,
@@ -84,6 +88,28 @@ async function dev(): Promise<void> {
   });
 }
 
+/** The ports this start will listen on: those of the embedded components not replaced, and the API's. */
+function portsToOpen(settings: z.infer<typeof DevSettings>): WantedPort[] {
+  const loopback = '127.0.0.1';
+  return [
+    ...(process.env.DATABASE_URL ? [] : [{ variable: 'EMBEDDED_POSTGRES_PORT', port: settings.EMBEDDED_POSTGRES_PORT, host: loopback }]),
+    ...(process.env.TEMPORAL_ADDRESS
+      ? []
+      : [
+          { variable: 'TEMPORAL_PORT', port: settings.TEMPORAL_PORT, host: loopback },
+          { variable: 'TEMPORAL_UI_PORT', port: settings.TEMPORAL_UI_PORT, host: loopback },
+        ]),
+    ...(process.env.SMTP_URL
+      ? []
+      : [
+          { variable: 'MAILDEV_SMTP_PORT', port: settings.MAILDEV_SMTP_PORT, host: loopback },
+          { variable: 'MAILDEV_WEB_PORT', port: settings.MAILDEV_WEB_PORT, host: loopback },
+        ]),
+    // 0 asks for any free port; the API listens on every interface.
+    ...(settings.PORT === 0 ? [] : [{ variable: 'PORT', port: settings.PORT }]),
+  ];
+}
+
 /** The shutdown log shows the order parts stopped in: API and worker before the servers they use. */
 function loggingStop(part: Running, message: string, logger: Logger): Running {
   return {
@@ -119,6 +145,7 @@ function printBanner(urls: { api: string; docs: string; temporalUi: string; mail
 }
 
 dev().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `Invalid configuration:\n${error.message}` : error);
+  if (error instanceof PortsUnavailableError) console.error(error.message);
+  else console.error(error instanceof ConfigError ? `Invalid configuration:\n${error.message}` : error);
   process.exit(1);
 });

@@ -1,19 +1,10 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { embeddedDatabaseUrl, DATABASE_NAME } from '../../src/dev/postgres';
 import { BANNER, freeDevPorts, listening, logLines, removeDataDir, startDev } from '../support/dev-process';
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -70,14 +61,7 @@ describe('Ctrl-C on npm run dev', () => {
         expect(await listening(port), `${name} ${port} still answers`).toBe(false);
       }
     } finally {
-      // A failed run must not leave servers behind: a second signal makes the service exit at once,
-      // and its exit hooks stop Postgres and Temporal.
-      if (dev.child.exitCode === null) {
-        signalGroup(dev.child.pid!, 'SIGTERM');
-        await sleep(1_500);
-        signalGroup(dev.child.pid!, 'SIGTERM');
-        await dev.exited;
-      }
+      await dev.kill();
       if (postmasterPid && alive(postmasterPid)) process.kill(postmasterPid, 'SIGINT');
       await removeDataDir(dataDir);
     }

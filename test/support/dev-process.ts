@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { lstat, readlink, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/dev/stack';
 
@@ -32,6 +33,16 @@ export interface DevProcess {
   output(): string;
   exited: Promise<number | null>;
   waitFor(text: string, timeoutMs: number): Promise<void>;
+  /** Ends a run a test gave up on, without leaving its servers behind. */
+  kill(): Promise<void>;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
 }
 
 /**
@@ -61,6 +72,14 @@ export function startDev(env: Record<string, string>): DevProcess {
     child,
     output: () => text,
     exited,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // A second signal makes the service exit at once; its exit hooks stop Postgres and Temporal.
+      signalGroup(child.pid!, 'SIGTERM');
+      await Promise.race([exited, sleep(1_500)]);
+      signalGroup(child.pid!, 'SIGTERM');
+      await exited;
+    },
     waitFor(wanted, timeoutMs) {
       return new Promise((resolvePromise, reject) => {
         const timer = setTimeout(() => {
