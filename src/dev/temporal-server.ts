@@ -30,11 +30,7 @@ const STARTUP_TIMEOUT_MS = 60_000;
  * workflow throughput. A crash of the service loses nothing (the WAL is in the OS's cache); only
  * a power cut may lose the last moments of local dev data. The in-memory server keeps defaults.
  */
-const SQLITE_FILE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
-const sqliteFileArgs = (dbFilename: string) => [
-  '--db-filename', dbFilename,
-  ...SQLITE_FILE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
-];
+const SQLITE_FILE_PRAGMA_ARGS = ['journal_mode=WAL', 'synchronous=OFF'].flatMap((pragma) => ['--sqlite-pragma', pragma]);
 
 /** `temporal server start-dev` with the namespace and the project's search attributes registered. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
@@ -48,12 +44,20 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
         port: options.port,
         ui: options.uiPort !== undefined,
         uiPort: options.uiPort,
+        dbFilename: options.dbFilename,
         namespace: options.namespace,
         searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-        extraArgs: options.dbFilename ? sqliteFileArgs(options.dbFilename) : [],
+        extraArgs: options.dbFilename ? SQLITE_FILE_PRAGMA_ARGS : [],
       },
     });
-    return { address, uiUrl, stop: () => env.teardown() };
+    return {
+      address,
+      uiUrl,
+      async stop() {
+        await env.teardown();
+        options.logger.info({ address }, 'Temporal dev server stopped');
+      },
+    };
   }
 
   const args = [
@@ -63,7 +67,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--namespace', options.namespace,
     '--log-level', 'warn',
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
-    ...(options.dbFilename ? sqliteFileArgs(options.dbFilename) : []),
+    ...(options.dbFilename ? ['--db-filename', options.dbFilename, ...SQLITE_FILE_PRAGMA_ARGS] : []),
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
   ];
   // Its own process group: Ctrl-C reaches the service, which stops this server last, after the
