@@ -29,5 +29,12 @@ export async function startMailCatcher(options: MailCatcherOptions): Promise<Run
   const smtpUrl = `smtp://127.0.0.1:${options.smtpPort}`;
   const webUrl = `http://localhost:${options.webPort}`;
   options.logger.info({ smtpUrl, webUrl }, 'mail catcher ready');
-  return { smtpUrl, webUrl, stop: () => maildev.stop() };
+  return {
+    smtpUrl,
+    webUrl,
+    async stop() {
+      await maildev.stop();
+      options.logger.info({ smtpUrl }, 'mail catcher stopped');
+    },
+  };
 }

@@ -8,13 +8,17 @@ import type { Logger } from '../logger.js';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-/** Built once per machine, outside any clone, so every checkout (and CI) reuses it. */
-export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  const cacheRoot = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cacheRoot, 'customer-lifecycle', 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+/** The per-user cache: tools built here once serve every checkout (and CI). */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'customer-lifecycle');
 }
 
-function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+/** Built once per machine, outside any clone, so every checkout (and CI) reuses it. */
+export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(userCacheDir(env), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+}
+
+export function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, command);
     if (dir && existsSync(candidate)) return candidate;

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,7 +8,7 @@ import { freePort, startStack, type StackOptions } from '../../src/dev/stack.js'
 import { connectClient } from '../../src/temporal/temporal.js';
 
 describe('npm run dev keeps its data across restarts', () => {
-  it('Postgres rows and Temporal runs survive a stop and a start', async () => {
+  it('Postgres rows and Temporal runs (SQLite in WAL mode) survive a stop and a start', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'customer-lifecycle-persist-'));
     await chmod(dataDir, 0o755);
     const options: StackOptions = {
@@ -32,6 +32,9 @@ describe('npm run dev keeps its data across restarts', () => {
       await temporal.workflow.start('notRegisteredAnywhere', { taskQueue: 'nobody-polls', workflowId });
       await temporal.connection.close();
       await first.stop();
+      // SQLite's file header (bytes 18 and 19: write and read format version) says 2 in WAL mode.
+      const header = await readFile(join(dataDir, 'temporal.db'));
+      expect([header[18], header[19]], 'temporal.db journal mode is WAL').toEqual([2, 2]);
 
       const second = await startStack(options);
       try {
