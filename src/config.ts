@@ -49,6 +49,8 @@ export const ConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /** Allow webhook URLs on loopback or private networks: for local development only. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
+  /** On SIGTERM the worker lets activities in flight finish for up to this long, then cancels them. */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long the outbox relay sleeps when it finds no event to hand to the event bus. */
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(200),
   /** Period of the worker's housekeeping: idempotency purge, stuck-deletion and webhook reconcilers. */

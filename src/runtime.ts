@@ -1,8 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createDb, type Db } from './db.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
@@ -41,8 +41,16 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
 
 export async function startApi(runtime: Runtime, config: Config, logger: Logger): Promise<Running & { url: string }> {
   const app = createApp({ db: runtime.db, config, logger, merchants: runtime.services.merchants, handlers: runtime.services });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(config.PORT, () => resolve(listening));
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new ConfigError(`port ${config.PORT} (PORT) is already in use: stop what listens there or set PORT to a free port`)
+          : error,
+      ),
+    );
+    server.listen(config.PORT, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port }, 'API listening');
@@ -70,6 +78,7 @@ export async function startWorker(runtime: Runtime, config: Config, logger: Logg
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities(runtime.services),
     logger,
+    shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
   });
   const running = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');

@@ -40,6 +40,8 @@ export interface WorkerOptions extends TemporalTarget {
   taskQueue: string;
   activities: Activities;
   logger: Logger;
+  /** How long a stopping worker lets activities in flight finish before cancelling them. */
+  shutdownGraceMs?: number;
 }
 
 /** The SDK's logger interface over pino, so worker logs share the service's format and level. */
@@ -80,6 +82,9 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     taskQueue: options.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: options.activities,
+    // The SDK's default (0) cancels activities in flight at once: a webhook attempt or a saga step
+    // under way is let finish instead, and its outcome recorded.
+    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
   });
   return { worker, connection };
 }

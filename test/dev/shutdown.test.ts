@@ -1,8 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/stack.js';
-import { eventually, testConfig } from '../support/harness.js';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { freshDatabase, type FreshDatabase } from '../support/database.js';
+import { eventually, startTestApi, testConfig } from '../support/harness.js';
+import { startReceiver } from '../support/receiver.js';
 
 /** Starts `src/main.ts <role>` as its own process, the way `npm run start:<role>` does. */
 function startRole(role: 'api' | 'worker', env: Record<string, string>) {
@@ -17,7 +24,28 @@ function startRole(role: 'api' | 'worker', env: Record<string, string>) {
 }
 
 describe('graceful shutdown of the production roles', () => {
-  it('the API drains and exits 0 on SIGTERM', async () => {
+  it('a busy PORT stops the API at start-up with a message naming it, not a stack trace', async () => {
+    const config = testConfig();
+    const occupier = createServer();
+    await new Promise<void>((resolve) => occupier.listen(0, resolve));
+    const port = (occupier.address() as AddressInfo).port;
+    try {
+      const { child, output } = startRole('api', {
+        DATABASE_URL: config.DATABASE_URL,
+        TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+        PORT: String(port),
+      });
+      const [code] = await once(child, 'exit');
+      const log = output.join('');
+      expect(code).toBe(1);
+      expect(log).toContain(`port ${port} (PORT) is already in use`);
+      expect(log).not.toMatch(/\n\s+at /);
+    } finally {
+      occupier.close();
+    }
+  });
+
+  it('the API drains on SIGTERM: a request in flight finishes, then it exits 0', async () => {
     const config = testConfig();
     const port = await freePort();
     const { child, output } = startRole('api', {
@@ -26,26 +54,80 @@ describe('graceful shutdown of the production roles', () => {
       PORT: String(port),
       LOG_LEVEL: 'info',
     });
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 30_000, 'api start');
+    const base = `http://127.0.0.1:${port}`;
+    await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 30_000, 'api start');
+
+    const helper = await startTestApi();
+    const { sandboxKey: key } = await helper.merchant('Shutdown');
+    const { body: customer } = await helper.request('POST', '/v1/customers', { key, body: { name: 'before' } });
+    await helper.stop();
+    // Holding the customer's row keeps the PATCH in flight inside the API while SIGTERM arrives.
+    const locker = new pg.Client({ connectionString: config.DATABASE_URL });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
+    const inFlight = fetch(`${base}/v1/customers/${customer.id}`, {
+      method: 'PATCH',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'during shutdown' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGTERM');
+    await eventually(async () => (output.join('').includes('SIGTERM received') ? true : undefined), 5_000, 'SIGTERM logged');
+    await locker.query('COMMIT');
+    await locker.end();
+
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { name: string }).name).toBe('during shutdown');
     const [code] = await once(child, 'exit');
     expect(code, output.join('')).toBe(0);
-    expect(output.join('')).toContain('SIGTERM received, shutting down');
   });
 
-  it('the worker drains and exits 0 on SIGTERM', async () => {
-    const config = testConfig();
-    const { child, output } = startRole('worker', {
-      DATABASE_URL: config.DATABASE_URL,
-      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-      TEMPORAL_TASK_QUEUE: `shutdown-check-${Date.now()}`,
-      LOG_LEVEL: 'info',
+  describe('the worker', () => {
+    // A database of its own, so the only relay and worker handling this endpoint are the child's.
+    let database: FreshDatabase;
+    let runtime: Runtime;
+
+    beforeAll(async () => {
+      database = await freshDatabase();
+      runtime = await createRuntime(testConfig({ DATABASE_URL: database.url }), createLogger('silent', 'shutdown-test'));
     });
-    await eventually(async () => (output.join('').includes('worker polling') ? true : undefined), 60_000, 'worker start');
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    const log = output.join('');
-    expect(code, log).toBe(0);
-    expect(log).toMatch(/"state":"STOPPED"|state: 'STOPPED'/);
+    afterAll(async () => {
+      await runtime.stop();
+      await database.drop();
+    });
+
+    it('drains on SIGTERM: an activity in flight finishes and records its outcome, then it exits 0', async () => {
+      const config = testConfig();
+      const receiver = await startReceiver([200], { delayMs: 2_500 });
+      const { child, output } = startRole('worker', {
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+        TEMPORAL_TASK_QUEUE: `shutdown-check-${Date.now()}`,
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+        OUTBOX_RELAY_INTERVAL_MS: '50',
+        LOG_LEVEL: 'info',
+      });
+      await eventually(async () => (output.join('').includes('worker polling') ? true : undefined), 60_000, 'worker start');
+
+      const { services } = runtime;
+      const { merchantId } = await services.merchants.createMerchant('Draining worker');
+      const scope = { merchantId, environment: 'sandbox' as const };
+      const endpoint = await services.webhooks.createEndpoint(scope, { url: receiver.url, enabled_events: ['*'] });
+      await services.customers.create(scope, { name: 'delivered while draining' });
+      // The delivery activity is now waiting for the slow receiver's answer.
+      await eventually(async () => (receiver.received.length === 1 ? true : undefined), 20_000, 'delivery attempt');
+      child.kill('SIGTERM');
+
+      const [code] = await once(child, 'exit');
+      const log = output.join('');
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/"state":"STOPPED"|state: 'STOPPED'/);
+      expect(receiver.answered).toBe(1);
+      const [delivery] = await database.db.webhookDelivery.findMany({ where: { endpointId: endpoint.id } });
+      expect(delivery).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200 });
+      await receiver.stop();
+    });
   });
 });

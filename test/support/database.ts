@@ -11,10 +11,10 @@ export interface FreshDatabase {
 }
 
 /**
- * A database of its own on the run's Postgres server, migrated from empty: for tests whose
- * background work (a relay, a worker) must not share rows with the suite's worker.
+ * A database of its own on the run's Postgres server, migrated from empty (unless asked not to):
+ * for tests whose background work (a relay, a worker) must not share rows with the suite's worker.
  */
-export async function freshDatabase(): Promise<FreshDatabase> {
+export async function freshDatabase(options: { migrated?: boolean } = {}): Promise<FreshDatabase> {
   const base = new URL(testConfig().DATABASE_URL);
   const name = `isolated_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = new pg.Client({ connectionString: base.toString() });
@@ -23,7 +23,7 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
-  await migrate(url.toString(), createLogger('silent', 'fresh-database'));
+  if (options.migrated !== false) await migrate(url.toString(), createLogger('silent', 'fresh-database'));
   const db = createDb(url.toString());
   return {
     url: url.toString(),

@@ -16,9 +16,9 @@ export interface Receiver {
 
 /**
  * A webhook receiver on loopback. `answers` are the status codes to reply with, in order; the
- * last one repeats. `hang` reads each request and never answers it.
+ * last one repeats. `hang` reads each request and never answers it; `delayMs` answers late.
  */
-export async function startReceiver(answers: number[] = [200], options: { hang?: boolean } = {}): Promise<Receiver> {
+export async function startReceiver(answers: number[] = [200], options: { hang?: boolean; delayMs?: number } = {}): Promise<Receiver> {
   const received: ReceivedRequest[] = [];
   let answered = 0;
   const server: Server = createServer((req, res) => {
@@ -27,9 +27,12 @@ export async function startReceiver(answers: number[] = [200], options: { hang?:
     req.on('end', () => {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       if (options.hang) return;
-      res.statusCode = answers[Math.min(received.length - 1, answers.length - 1)]!;
-      res.end();
-      answered += 1;
+      const status = answers[Math.min(received.length - 1, answers.length - 1)]!;
+      setTimeout(() => {
+        res.statusCode = status;
+        res.end();
+        answered += 1;
+      }, options.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

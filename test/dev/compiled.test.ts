@@ -1,0 +1,54 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/stack.js';
+import { PROJECT_ROOT } from '../../src/lib/paths.js';
+import { freshDatabase, type FreshDatabase } from '../support/database.js';
+import { eventually, testConfig } from '../support/harness.js';
+
+const run = promisify(execFile);
+
+/** `node dist/src/main.js <role>`, as `npm run start:<role>` and the Dockerfile run it. */
+function compiled(role: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['dist/src/main.js', role], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  return { child, output };
+}
+
+describe('production runs the compiled JavaScript', () => {
+  let database: FreshDatabase;
+
+  beforeAll(async () => {
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
+    database = await freshDatabase({ migrated: false });
+  }, 180_000);
+  afterAll(() => database.drop());
+
+  it('migrates, serves the API and runs a worker from dist/, without tsx', async () => {
+    const config = testConfig();
+    const env = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, NODE_ENV: 'production', NODE_OPTIONS: '' };
+    const migrated = compiled('migrate', env);
+    const [migrateCode] = await once(migrated.child, 'exit');
+    expect(migrateCode, migrated.output.join('')).toBe(0);
+    expect(migrated.output.join('')).toContain('migrations applied');
+
+    const port = await freePort();
+    const api = compiled('api', { ...env, PORT: String(port) });
+    const worker = compiled('worker', { ...env, TEMPORAL_TASK_QUEUE: `compiled-${Date.now()}` });
+    try {
+      await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 30_000, 'compiled api');
+      const document = await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json();
+      expect(document).toMatchObject({ openapi: '3.1.0', paths: expect.objectContaining({ '/v1/customers': expect.any(Object) }) });
+      // The worker bundles dist/workflows (compiled) and polls.
+      await eventually(async () => (worker.output.join('').includes('worker polling') ? true : undefined), 60_000, 'compiled worker');
+    } finally {
+      api.child.kill('SIGTERM');
+      worker.child.kill('SIGTERM');
+      const [[apiCode], [workerCode]] = await Promise.all([once(api.child, 'exit'), once(worker.child, 'exit')]);
+      expect([apiCode, workerCode], api.output.join('') + worker.output.join('')).toEqual([0, 0]);
+    }
+  });
+});
