@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, ConfigSchema, loadConfig } from '../src/config.js';
+import { PROJECT_ROOT } from '../src/lib/paths.js';
 
 describe('configuration', () => {
   const valid = { DATABASE_URL: 'postgresql://u:p@localhost:5432/db' };
@@ -19,5 +22,11 @@ describe('configuration', () => {
 
   it('requires DATABASE_URL', () => {
     expect(() => loadConfig({})).toThrow(/DATABASE_URL/);
+  });
+
+  it('.env.example documents every variable the service reads', () => {
+    const example = readFileSync(join(PROJECT_ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
+    expect(Object.keys(ConfigSchema.shape).filter((name) => !documented.has(name))).toEqual([]);
   });
 });
