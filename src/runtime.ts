@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { ConfigError, type Config } from './config.js';
-import { createDb, type Db } from './db.js';
+import { createDatabase, type Db, type SqlPool } from './db.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { EventBus } from './events/event-bus.js';
@@ -19,22 +19,24 @@ export interface Running {
 
 export interface Runtime extends Running {
   db: Db;
+  pool: SqlPool;
   temporal: Client;
   services: Services;
 }
 
 /** The dependencies both roles share: database, Temporal client and the domain services. */
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const db = createDb(config.DATABASE_URL);
+  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const temporal = await connectClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  const services = createServices({ db, temporal, config, logger });
+  const services = createServices({ db: database.db, pool: database.pool, temporal, config, logger });
   return {
-    db,
+    db: database.db,
+    pool: database.pool,
     temporal,
     services,
     async stop() {
       await temporal.connection.close();
-      await db.$disconnect();
+      await database.close();
     },
   };
 }

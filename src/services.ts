@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { BillingService } from './billing/billing.service.js';
 import { temporalUiUrl, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
-import type { Db } from './db.js';
+import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
 import type { EventSubscriber } from './events/event-bus.js';
 import type { Logger } from './logger.js';
@@ -13,6 +13,7 @@ import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
 
 export interface ServiceDeps {
   db: Db;
+  pool: SqlPool;
   temporal: Client;
   config: Config;
   logger: Logger;
@@ -24,11 +25,11 @@ export type Services = ReturnType<typeof createServices>;
  * The domain services, built once per process and shared by the HTTP operations, the activities
  * and the event bus. `satisfies OperationDeps`: every operation's handler finds what it needs.
  */
-export function createServices({ db, temporal, config, logger }: ServiceDeps) {
+export function createServices({ db, pool, temporal, config, logger }: ServiceDeps) {
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
-  const customers = new CustomerService({ db, logger });
+  const customers = new CustomerService({ db, pool, logger });
   const services = {
-    merchants: new MerchantService({ db }),
+    merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
     billing: new BillingService({ db, customers }),
     deletions: new DeletionService({

@@ -1,5 +1,5 @@
 import { customersWithBillingObjects } from '../billing/billing.pins.js';
-import { Prisma, isUniqueViolation, type Db, type DbTx } from '../db.js';
+import { Prisma, isUniqueViolation, type Db, type DbTx, type SqlPool } from '../db.js';
 import { tagEvents, type NewEvent } from '../events/outbox.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
@@ -20,6 +20,7 @@ import {
 import { serializeCustomer } from './customer.serializer.js';
 import {
   customersByEmail,
+  findCustomer,
   insertCustomers,
   lockByExternalKeys,
   lockCustomers,
@@ -83,7 +84,8 @@ function asItemError(error: unknown): { type: string; message: string; param?: s
 }
 
 export class CustomerService {
-  constructor(private readonly deps: { db: Db; logger: Logger }) {}
+  /** `pool`: plain SQL for the hottest paths (read by id, create without Idempotency-Key). */
+  constructor(private readonly deps: { db: Db; pool: SqlPool; logger: Logger }) {}
 
   async create(write: WriteContext<CustomerObject>, body: CreateCustomerBody): Promise<CustomerObject> {
     if (body.external_source && !body.external_id) {
@@ -95,17 +97,25 @@ export class CustomerService {
       externalId: body.external_id ?? null,
       externalSource: body.external_source ?? null,
     });
+    const events = changeEvents('customer.created', [], row);
+    const result = serializeCustomer(row);
+    const { commitReply } = write;
+    if (!commitReply) {
+      // The customer and its events in one statement: atomic without an explicit transaction.
+      const inserted = await insertCustomers(this.deps.pool, write, [row], events);
+      if (!inserted.has(row.id)) await this.explainClash(this.deps.db, write, row);
+      return result;
+    }
     return this.transaction(async (tx) => {
-      const inserted = await insertCustomers(tx, write, [row], changeEvents('customer.created', [], row));
+      const inserted = await insertCustomers(tx, write, [row], events);
       if (!inserted.has(row.id)) await this.explainClash(tx, write, row);
-      const result = serializeCustomer(row);
-      await write.commitReply?.(tx, result);
+      await commitReply(tx, result);
       return result;
     });
   }
 
   async get(scope: Scope, id: string, options: { expandStats?: boolean } = {}): Promise<CustomerObject> {
-    const customer = await this.find(this.deps.db, scope, id);
+    const customer = await this.find(this.deps.pool, scope, id);
     return serializeCustomer(customer, options.expandStats ? await this.stats(customer.id) : undefined);
   }
 
@@ -224,8 +234,8 @@ export class CustomerService {
   }
 
   /** The customer as the given scope sees it; anything else is "not found", never "forbidden". */
-  async find(tx: DbTx | Db, scope: Scope, id: string): Promise<Customer> {
-    const customer = await tx.customer.findFirst({ where: { ...present(scope), id } });
+  async find(target: DbTx | Db | SqlPool, scope: Scope, id: string): Promise<Customer> {
+    const customer = await findCustomer(target, scope, id);
     if (!customer) throw new NotFoundError('customer', id, 'id');
     return customer;
   }
@@ -374,12 +384,12 @@ export class CustomerService {
   }
 
   /** A create whose insert was skipped clashed with a live customer: say on what, and with whom. */
-  private async explainClash(tx: DbTx, scope: Scope, row: Customer): Promise<never> {
+  private async explainClash(tx: DbTx | Db, scope: Scope, row: Customer): Promise<never> {
     await this.assertAvailable(tx, scope, row);
     throw new ConflictError('A concurrent request wrote a conflicting customer');
   }
 
-  private async assertAvailable(tx: DbTx, scope: Scope, row: Customer): Promise<void> {
+  private async assertAvailable(tx: DbTx | Db, scope: Scope, row: Customer): Promise<void> {
     const others = { ...present(scope), id: { not: row.id } };
     if (row.externalId) {
       const clash = await tx.customer.findFirst({

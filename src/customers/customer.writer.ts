@@ -1,4 +1,4 @@
-import { Prisma, type Db, type DbTx } from '../db.js';
+import type { Db, DbTx, SqlPool } from '../db.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import type { NewEvent } from '../events/outbox.js';
@@ -90,6 +90,31 @@ const UPDATE_SQL = `
   )
   SELECT id FROM updated`;
 
+/** Anything plain SQL can run on: the pool (one statement, its own transaction) or Prisma's client or transaction. */
+export type SqlTarget = Db | DbTx | SqlPool;
+
+async function runSql<Row>(target: SqlTarget, text: string, values: unknown[]): Promise<Row[]> {
+  if ('query' in target && typeof target.query === 'function') return (await (target as SqlPool).query(text, values)).rows as Row[];
+  return (target as Db).$queryRawUnsafe<Row[]>(text, ...values);
+}
+
+const camel = (column: string) => column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+
+/** A `customers` row read with plain SQL, as Prisma would return it. */
+export function customerFromRow(row: Record<string, unknown>): Customer {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [camel(column), value])) as Customer;
+}
+
+/** A live (deleting included) customer of the tenant by id, in one plain query. */
+export async function findCustomer(target: SqlTarget, scope: Scope, id: string): Promise<Customer | undefined> {
+  const [row] = await runSql<Record<string, unknown>>(
+    target,
+    'SELECT * FROM customers WHERE id = $1 AND merchant_id = $2 AND environment = $3::"Environment" AND deleted_at IS NULL',
+    [id, scope.merchantId, scope.environment],
+  );
+  return row && customerFromRow(row);
+}
+
 function recordOf(customer: Customer): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const column of COLUMNS) record[COLUMN_NAMES[column]] = customer[column];
@@ -113,7 +138,7 @@ function eventRecords(scope: Scope, events: NewEvent[], at: Date): Record<string
  * with a live customer on a unique key (external key, email) is skipped, not an error: its id is
  * missing from the result and the caller decides what the clash means.
  */
-export async function insertCustomers(db: Db | DbTx, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<Set<string>> {
+export async function insertCustomers(db: SqlTarget, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const at = rows[0]!.createdAt;
   const customers = rows.map((row) => ({
@@ -123,20 +148,16 @@ export async function insertCustomers(db: Db | DbTx, scope: Scope, rows: Custome
     created_at: row.createdAt,
     ...recordOf(row),
   }));
-  const inserted = await db.$queryRawUnsafe<{ id: string }[]>(
-    INSERT_SQL,
-    JSON.stringify(customers),
-    JSON.stringify(eventRecords(scope, events, at)),
-  );
+  const inserted = await runSql<{ id: string }>(db, INSERT_SQL, [JSON.stringify(customers), JSON.stringify(eventRecords(scope, events, at))]);
   return new Set(inserted.map((row) => row.id));
 }
 
 /** Writes the given columns of existing customers (locked by the caller), with their events. */
-export async function updateCustomers(db: Db | DbTx, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<void> {
+export async function updateCustomers(db: SqlTarget, scope: Scope, rows: Customer[], events: NewEvent[]): Promise<void> {
   if (rows.length === 0) return;
   const at = rows[0]!.updatedAt;
   const customers = rows.map((row) => ({ id: row.id, updated_at: row.updatedAt, ...recordOf(row) }));
-  await db.$queryRawUnsafe(UPDATE_SQL, JSON.stringify(customers), JSON.stringify(eventRecords(scope, events, at)));
+  await runSql(db, UPDATE_SQL, [JSON.stringify(customers), JSON.stringify(eventRecords(scope, events, at))]);
 }
 
 /** Live customers of a tenant with these ids, locked for the rest of the transaction. */
@@ -174,4 +195,3 @@ export async function customersByEmail(db: Db | DbTx, scope: Scope, emails: stri
       AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
 }
 
-export { Prisma };

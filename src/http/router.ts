@@ -56,10 +56,14 @@ function hasBody(body: unknown): boolean {
   return typeof body !== 'object' || Object.keys(body).length > 0;
 }
 
+/** An operation without query parameters refuses any. */
+const NO_QUERY = z.strictObject({});
+
 function handlerFor(operation: AnyOperation, deps: unknown): RequestHandler {
+  const querySchema = operation.query ?? NO_QUERY;
   return async (req: Request, res: Response) => {
     const params = parseParams(operation.params, req.params as Record<string, string>);
-    const query = operation.query ? parse(operation.query, req.query) : parse(z.strictObject({}), req.query);
+    const query = parse(querySchema, req.query);
     let body: unknown = {};
     if (operation.body) body = parse(operation.body, req.body ?? {});
     else if (hasBody(req.body)) throw ValidationError.field('body', 'This endpoint takes no request body');

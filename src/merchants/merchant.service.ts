@@ -4,6 +4,7 @@ import type { Environment } from '../generated/prisma/enums.js';
 import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Scope } from '../lib/scope.js';
+import type { Logger } from '../logger.js';
 
 const KEY_PATTERN = /^sk_(sandbox|live)_[A-Za-z0-9]{32}$/;
 const SHOWN_PREFIX_LENGTH = 15;
@@ -36,8 +37,26 @@ export interface AuthenticatedKey extends Scope {
   apiKeyId: string;
 }
 
+interface CachedKey {
+  key: AuthenticatedKey;
+  revoked: boolean;
+  lastUsedAt: Date | null;
+  fetchedAt: number;
+}
+
+/** Keys trusted at once; beyond this the cache starts over (it only saves a lookup). */
+const MAX_CACHED_KEYS = 10_000;
+/** How stale `last_used_at` may be before a use is written back. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 export class MerchantService {
-  constructor(private readonly deps: { db: Db }) {}
+  private readonly cache = new Map<string, CachedKey>();
+
+  /**
+   * `keyCacheMs`: how long a looked-up key is trusted without asking the database again, so a
+   * revocation takes effect within that long; 0 (the CLI) asks every time.
+   */
+  constructor(private readonly deps: { db: Db; keyCacheMs?: number; logger?: Logger }) {}
 
   async createMerchant(name: string, environment: Environment = 'sandbox'): Promise<IssuedKey> {
     const merchant = await this.deps.db.merchant.create({ data: { id: newId('merchant'), name } });
@@ -66,6 +85,7 @@ export class MerchantService {
       data: { revokedAt: new Date() },
     });
     if (count === 0) throw new NotFoundError('active API key', apiKeyId);
+    for (const [hash, cached] of this.cache) if (cached.key.apiKeyId === apiKeyId) this.cache.delete(hash);
   }
 
   /** Resolves a presented key to its merchant and environment, or throws 401. */
@@ -75,15 +95,39 @@ export class MerchantService {
     }
     if (!KEY_PATTERN.test(presented)) throw new UnauthenticatedError('Invalid API key');
     const presentedHash = hashKey(presented);
-    const row = await this.deps.db.apiKey.findUnique({ where: { keyHash: presentedHash.toString('hex') } });
-    // The lookup is by hash; the constant-time comparison guards against any lookup that is not exact.
-    if (!row || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), presentedHash)) {
-      throw new UnauthenticatedError('Invalid API key');
+    const hash = presentedHash.toString('hex');
+    const cacheMs = this.deps.keyCacheMs ?? 0;
+    let cached = this.cache.get(hash);
+    if (!cached || Date.now() - cached.fetchedAt >= cacheMs) {
+      const row = await this.deps.db.apiKey.findUnique({ where: { keyHash: hash } });
+      // The lookup is by hash; the constant-time comparison guards against any lookup that is not exact.
+      if (!row || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), presentedHash)) {
+        this.cache.delete(hash);
+        throw new UnauthenticatedError('Invalid API key');
+      }
+      cached = {
+        key: { apiKeyId: row.id, merchantId: row.merchantId, environment: row.environment },
+        revoked: row.revokedAt !== null,
+        lastUsedAt: row.lastUsedAt,
+        fetchedAt: Date.now(),
+      };
+      if (cacheMs > 0) {
+        if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
+        this.cache.set(hash, cached);
+      }
     }
-    if (row.revokedAt) throw new UnauthenticatedError('This API key has been revoked');
-    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.deps.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
-    }
-    return { apiKeyId: row.id, merchantId: row.merchantId, environment: row.environment };
+    if (cached.revoked) throw new UnauthenticatedError('This API key has been revoked');
+    this.noteUse(cached);
+    return cached.key;
+  }
+
+  /** Records that the key was used, at most once a minute per key, off the request's path. */
+  private noteUse(cached: CachedKey): void {
+    const now = new Date();
+    if (cached.lastUsedAt && now.getTime() - cached.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    cached.lastUsedAt = now;
+    this.deps.db.apiKey
+      .update({ where: { id: cached.key.apiKeyId }, data: { lastUsedAt: now } })
+      .catch((error: unknown) => this.deps.logger?.warn({ err: error }, 'could not record when an API key was used'));
   }
 }

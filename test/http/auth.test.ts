@@ -69,6 +69,23 @@ describe('API keys and tenant isolation', () => {
     expect(response.body.error.message).toMatch(/revoked/);
   });
 
+  it('a key revoked by another process stops working within API_KEY_CACHE_MS', async () => {
+    const other = await startTestApi({ API_KEY_CACHE_MS: '3000' });
+    try {
+      const issued = await api.runtime.services.merchants.issueKey(acme.merchantId, 'sandbox');
+      expect((await other.request('GET', '/v1/customers', { key: issued.key })).status).toBe(200);
+      await api.runtime.services.merchants.revokeKey(issued.id);
+      // The other process still trusts its lookup, for at most three seconds.
+      expect((await other.request('GET', '/v1/customers', { key: issued.key })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const refused = await other.request('GET', '/v1/customers', { key: issued.key });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.message).toMatch(/revoked/);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('stores only a hash of each key', async () => {
     const rows = await api.runtime.db.apiKey.findMany({ where: { merchantId: acme.merchantId } });
     expect(rows.length).toBeGreaterThan(0);

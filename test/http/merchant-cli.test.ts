@@ -28,6 +28,8 @@ describe('merchant CLI', () => {
     expect(created.body.environment).toBe('live');
 
     await cli('revoke-key', keyId!);
+    // Another process revoked it: this API trusts its cached lookup for at most API_KEY_CACHE_MS.
+    await new Promise((resolve) => setTimeout(resolve, api.config.API_KEY_CACHE_MS));
     expect((await api.request('GET', '/v1/customers', { key })).status).toBe(401);
   });
 

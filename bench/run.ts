@@ -1,0 +1,52 @@
+// `npm run bench` runs every measure; `npm run bench -- get post` runs some. Each brings what it
+// needs on embedded defaults, measures the limit in the same run where one exists, and the table
+// is printed and written as JSON under bench/results/.
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/lib/paths.js';
+import { startBenchEnvironment, type BenchEnvironment } from './env.js';
+import { measureBatch, measureGet, measurePost } from './measures/http.js';
+import { measureWebhooks } from './measures/webhooks.js';
+import { printTable, progress, type Row } from './table.js';
+
+const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
+  get: measureGet,
+  post: measurePost,
+  batch: measureBatch,
+  webhooks: measureWebhooks,
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = wanted.filter((name) => !MEASURES[name]);
+  if (unknown.length) throw new Error(`unknown measure ${unknown.join(', ')}; known: ${Object.keys(MEASURES).join(', ')}`);
+  const names = wanted.length ? wanted : Object.keys(MEASURES);
+  progress('building dist/ (the API and worker run compiled, as in production)');
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  const rows: Row[] = [];
+  for (const name of names) {
+    progress(`${name}: starting a fresh environment`);
+    const env = await startBenchEnvironment();
+    try {
+      rows.push(...(await MEASURES[name]!(env)));
+    } finally {
+      await env.stop();
+    }
+  }
+  process.stderr.write('\n');
+  const table = printTable(rows);
+  process.stdout.write(`${table}\n`);
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), machine, measures: names, rows }, null, 2)}\n`);
+  process.stdout.write(`\nwritten to ${file}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
