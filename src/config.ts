@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from './lib/duration.js';
+import { SecretBox } from './lib/secret-box.js';
+
+/** Protects nothing: only for development and tests, where no real secret should be stored. */
+const DEVELOPMENT_SECRETS_KEY = `dev:${Buffer.alloc(32, 'development only, not secret').toString('base64')}`;
 
 const durationList = (fallback: string) => z
   .string()
@@ -54,6 +58,23 @@ export const ConfigSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: durationList('5s,5m,30m,2h,5h,10h,10h'),
   /** Total deadline of one delivery attempt, from connecting until the status and headers are read. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  /**
+   * Keys that encrypt secrets at rest (webhook signing secrets): `<id>:<base64 of 32 bytes>`,
+   * comma-separated; the first encrypts, all decrypt. Required in production; elsewhere a fixed
+   * development key is used, which protects nothing.
+   */
+  SECRETS_ENCRYPTION_KEYS: z
+    .string()
+    .optional()
+    .refine((value) => {
+      if (value === undefined) return true;
+      try {
+        SecretBox.parse(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected <key id>:<base64 of 32 bytes>[,<key id>:<base64 key>...]'),
   /** Allow webhook URLs on loopback or private networks: for local development only. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
   /** On SIGTERM the worker lets activities in flight finish for up to this long, then cancels them. */
@@ -67,6 +88,13 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The keys that encrypt secrets at rest: SECRETS_ENCRYPTION_KEYS, or the development key outside production. */
+export function secretBox(config: Config): SecretBox {
+  if (config.SECRETS_ENCRYPTION_KEYS) return SecretBox.parse(config.SECRETS_ENCRYPTION_KEYS);
+  if (config.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  SECRETS_ENCRYPTION_KEYS: required in production');
+  return SecretBox.parse(DEVELOPMENT_SECRETS_KEY);
+}
 
 /** The Temporal Web UI base URL to link runs to, if links are wanted in this environment. */
 export function temporalUiUrl(config: Config): string | undefined {

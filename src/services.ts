@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { BillingService } from './billing/billing.service.js';
-import { temporalUiUrl, type Config } from './config.js';
+import { secretBox, temporalUiUrl, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -46,6 +46,7 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
+      secrets: secretBox(config),
       logger,
     }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },

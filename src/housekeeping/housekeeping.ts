@@ -47,6 +47,14 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
       },
     },
     {
+      name: 'secret re-encryption',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.webhooks.reencryptSecrets();
+        return false;
+      },
+    },
+    {
       name: 'webhook reconciler',
       intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
       run: async () => {

@@ -5,6 +5,7 @@ import {
   DeletedWebhookEndpoint,
   ListWebhookDeliveriesQuery,
   ListWebhookEndpointsQuery,
+  RotateWebhookSecretBody,
   UpdateWebhookEndpointBody,
   WebhookDeliveryList,
   WebhookEndpointList,
@@ -67,6 +68,20 @@ export const webhookOperations = {
     responses: { 200: { description: 'The endpoint, deleted', schema: DeletedWebhookEndpoint } },
     errors: [404],
     handle: ({ webhooks }, { scope, params }) => webhooks.deleteEndpoint(scope, params.id),
+  }),
+  rotateWebhookEndpointSecret: op({
+    method: 'post',
+    path: '/v1/webhook_endpoints/{id}/rotate_secret',
+    tag,
+    summary: "Rotate a webhook endpoint's signing secret",
+    description:
+      'Returns the new secret, shown only this once. For `overlap_hours` (default 24) every delivery carries two ' +
+      'signatures, one per secret, so a receiver verifying with either keeps working while it switches.',
+    params: WebhookEndpointPath,
+    body: RotateWebhookSecretBody,
+    responses: { 200: { description: 'The endpoint, with its new secret', schema: WebhookEndpointObject } },
+    errors: [404],
+    handle: ({ webhooks }, { scope, params, body }) => webhooks.rotateSecret(scope, params.id, body.overlap_hours),
   }),
   listWebhookDeliveries: op({
     method: 'get',

@@ -30,6 +30,18 @@ export const UpdateWebhookEndpointBody = z
 export type UpdateWebhookEndpointBody = z.infer<typeof UpdateWebhookEndpointBody>;
 
 export const WebhookEndpointPath = z.object({ id: idSchema('webhookEndpoint') });
+
+export const RotateWebhookSecretBody = z
+  .strictObject({
+    overlap_hours: z
+      .number()
+      .int()
+      .min(0)
+      .max(168)
+      .default(24)
+      .meta({ description: 'How long deliveries keep a signature with the previous secret too (0: stop at once).' }),
+  })
+  .meta({ id: 'RotateWebhookSecretBody' });
 export const ListWebhookEndpointsQuery = paginationQuery('webhookEndpoint');
 export const ListWebhookDeliveriesQuery = paginationQuery('webhookDelivery');
 
@@ -45,7 +57,11 @@ export const WebhookEndpointObject = z
     secret: z
       .string()
       .optional()
-      .meta({ description: 'Signing secret (whsec_...), returned only when the endpoint is created.' }),
+      .meta({ description: 'Signing secret (whsec_...), returned only when the endpoint is created or its secret rotated.' }),
+    previous_secret_expires: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'After a rotation: until then deliveries are signed with the previous secret too.' }),
     created: z.iso.datetime(),
   })
   .meta({ id: 'WebhookEndpoint' });

@@ -1,7 +1,8 @@
 import type { Event, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client.js';
 import type { WebhookDeliveryObject, WebhookEndpointObject } from './webhook.schemas.js';
 
-export function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false): WebhookEndpointObject {
+/** `secret`: the plaintext signing secret, given only when it was just created or rotated. */
+export function serializeEndpoint(endpoint: WebhookEndpoint, secret?: string): WebhookEndpointObject {
   return {
     id: endpoint.id,
     object: 'webhook_endpoint',
@@ -10,7 +11,9 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, withSecret = false)
     description: endpoint.description,
     enabled_events: endpoint.enabledEvents,
     status: endpoint.status,
-    ...(withSecret ? { secret: endpoint.secret } : {}),
+    ...(secret !== undefined && { secret }),
+    previous_secret_expires:
+      endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt.toISOString() : null,
     created: endpoint.createdAt.toISOString(),
   };
 }

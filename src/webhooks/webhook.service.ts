@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
+import type { SecretBox } from '../lib/secret-box.js';
 import type { Scope } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { generateWebhookSecret, signatureHeader } from './signature.js';
@@ -30,6 +31,8 @@ export interface WebhookServiceDeps {
   allowPrivateTargets: boolean;
   /** Delay before each retry, in ms; a delivery gets `retrySchedule.length + 1` attempts. */
   retrySchedule: number[];
+  /** Signing secrets are stored encrypted with it. */
+  secrets: SecretBox;
   logger: Logger;
   post?: typeof postWebhook;
   /** Deliveries claimed per pass, and sent at once. */
@@ -88,6 +91,7 @@ export class WebhookService {
 
   async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
     this.assertPublicUrl(body.url);
+    const secret = generateWebhookSecret();
     const endpoint = await this.deps.db.webhookEndpoint.create({
       data: {
         id: newId('webhookEndpoint'),
@@ -96,10 +100,71 @@ export class WebhookService {
         url: body.url,
         description: body.description ?? null,
         enabledEvents: [...new Set(body.enabled_events)],
-        secret: generateWebhookSecret(),
+        secret: this.deps.secrets.encrypt(secret),
       },
     });
-    return serializeEndpoint(endpoint, true);
+    return serializeEndpoint(endpoint, secret);
+  }
+
+  /**
+   * A new signing secret, shown once. Until `overlapHours` have passed, deliveries carry a
+   * signature with the previous secret too, so receivers can switch without losing deliveries.
+   */
+  async rotateSecret(scope: Scope, id: string, overlapHours: number): Promise<WebhookEndpointObject> {
+    const secret = generateWebhookSecret();
+    const endpoint = await this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
+      return tx.webhookEndpoint.update({
+        where: { id: current.id },
+        data: {
+          secret: this.deps.secrets.encrypt(secret),
+          previousSecret: overlapHours > 0 ? current.secret : null,
+          previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
+        },
+      });
+    });
+    return serializeEndpoint(endpoint, secret);
+  }
+
+  /**
+   * Housekeeping: secrets stored in plaintext (before encryption existed) or under a key that is no
+   * longer the first of SECRETS_ENCRYPTION_KEYS are encrypted again with the current key; previous
+   * secrets past their overlap are dropped.
+   */
+  async reencryptSecrets(): Promise<number> {
+    const { db, secrets } = this.deps;
+    await db.webhookEndpoint.updateMany({
+      where: { previousSecretExpiresAt: { lt: new Date() } },
+      data: { previousSecret: null, previousSecretExpiresAt: null },
+    });
+    const current = secrets.currentPrefix;
+    const stale = await db.webhookEndpoint.findMany({
+      where: {
+        OR: [
+          { NOT: { secret: { startsWith: current } } },
+          { AND: [{ previousSecret: { not: null } }, { NOT: { previousSecret: { startsWith: current } } }] },
+        ],
+      },
+      select: { id: true, secret: true, previousSecret: true },
+      take: 1_000,
+    });
+    let reencrypted = 0;
+    for (const endpoint of stale) {
+      try {
+        await db.webhookEndpoint.updateMany({
+          where: { id: endpoint.id, secret: endpoint.secret },
+          data: {
+            secret: secrets.encrypt(secrets.decrypt(endpoint.secret)),
+            ...(endpoint.previousSecret !== null && { previousSecret: secrets.encrypt(secrets.decrypt(endpoint.previousSecret)) }),
+          },
+        });
+        reencrypted += 1;
+      } catch (error) {
+        // A key missing from SECRETS_ENCRYPTION_KEYS must not stop the others from being re-encrypted.
+        this.deps.logger.error({ endpointId: endpoint.id, reason: (error as Error).message }, 'could not re-encrypt a webhook secret');
+      }
+    }
+    return reencrypted;
   }
 
   async getEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject> {
@@ -281,7 +346,7 @@ export class WebhookService {
       'user-agent': USER_AGENT,
       'webhook-id': delivery.event_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader([endpoint.secret], delivery.event_id, timestamp, payload),
+      'webhook-signature': signatureHeader(this.signingSecrets(endpoint), delivery.event_id, timestamp, payload),
     };
     try {
       const statusCode = await this.deps.post(endpoint.url, headers, payload, {
@@ -341,6 +406,13 @@ export class WebhookService {
         ) AS t(id, status, attempts, code, error, next, done)
       ) u
       WHERE d.id = u.id AND d.status = 'pending'`;
+  }
+
+  /** The current secret, and the previous one while its overlap lasts: both sign each delivery. */
+  private signingSecrets(endpoint: WebhookEndpoint): string[] {
+    const { secrets } = this.deps;
+    const overlapping = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
+    return [secrets.decrypt(endpoint.secret), ...(overlapping ? [secrets.decrypt(endpoint.previousSecret!)] : [])];
   }
 
   /** Whether the endpoint is still enabled, re-read at most every ENDPOINT_RECHECK_MS during a pass. */

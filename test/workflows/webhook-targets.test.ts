@@ -2,6 +2,7 @@ import type { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
+import { secretBox } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { WebhookService, type WebhookServiceDeps } from '../../src/webhooks/webhook.service.js';
 import { generateWebhookSecret } from '../../src/webhooks/signature.js';
@@ -65,6 +66,7 @@ describe('webhook targets on private networks are refused unless allowed', () =>
         taskQueue: 'unused',
         timeoutMs: 1000,
         retrySchedule: [200],
+        secrets: secretBox(api.config),
         logger: createLogger('silent', 'targets-test'),
         allowPrivateTargets,
         post,
