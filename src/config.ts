@@ -41,7 +41,7 @@ export const ConfigSchema = z.object({
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://localhost:1025'),
   MAIL_FROM: z.string().min(3).default('Customer Lifecycle <no-reply@customer-lifecycle.local>'),
-  /** Requests per second one API key may send to one API process, and its burst allowance. */
+  /** Requests per second one API key may send across all API processes, and its burst allowance. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
   /**

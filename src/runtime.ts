@@ -42,7 +42,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
 }
 
 export async function startApi(runtime: Runtime, config: Config, logger: Logger): Promise<Running & { url: string }> {
-  const app = createApp({ db: runtime.db, config, logger, merchants: runtime.services.merchants, handlers: runtime.services });
+  const app = createApp({ db: runtime.db, pool: runtime.pool, config, logger, merchants: runtime.services.merchants, handlers: runtime.services });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

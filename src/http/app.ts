@@ -1,7 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config.js';
-import type { Db } from '../db.js';
+import type { Db, SqlPool } from '../db.js';
 import { ApiError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { jsonNestedDeeperThan } from '../lib/validation.js';
@@ -17,6 +17,7 @@ import { operationsRouter, splitOperations } from './router.js';
 
 export interface AppDeps {
   db: Db;
+  pool: SqlPool;
   config: Config;
   logger: Logger;
   merchants: MerchantService;
@@ -46,7 +47,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function createApp({ db, config, logger, merchants, handlers }: AppDeps): express.Express {
+export function createApp({ db, pool, config, logger, merchants, handlers }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -72,7 +73,7 @@ export function createApp({ db, config, logger, merchants, handlers }: AppDeps):
   const v1 = express.Router();
   // Authenticate before reading a body, so an anonymous caller cannot make the API parse 1 MB.
   v1.use(authenticate(merchants));
-  v1.use(rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
+  v1.use(rateLimit(pool, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
   v1.use(
     requireJson,
     express.json({

@@ -27,4 +27,20 @@ describe('rate limit per API key', () => {
     // The sandbox and live keys of one merchant are separate keys with separate buckets.
     expect((await api.request('GET', '/v1/customers', { key: busy.liveKey })).status).toBe(200);
   });
+
+  it('holds across API processes: the bucket is shared through Postgres', async () => {
+    const second = await startTestApi({ RATE_LIMIT_PER_SECOND: '0.1', RATE_LIMIT_BURST: '4' });
+    const third = await startTestApi({ RATE_LIMIT_PER_SECOND: '0.1', RATE_LIMIT_BURST: '4' });
+    try {
+      const { sandboxKey } = await api.merchant('Spread out');
+      const statuses: number[] = [];
+      // Spread over two processes, per-process buckets would let 8 of these through.
+      for (let i = 0; i < 8; i++) statuses.push((await [second, third][i % 2]!.request('GET', '/v1/customers', { key: sandboxKey })).status);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(4);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(4);
+    } finally {
+      await second.stop();
+      await third.stop();
+    }
+  });
 });
