@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import type { Client } from '@temporalio/client';
 /** The production roles, compiled, against an embedded stack of their own. */
 export interface BenchEnvironment {
   apiUrl: string;
+  /** The API process, for its CPU time. */
+  apiPid: number;
   config: Config;
   db: Db;
   temporal: Client;
@@ -77,6 +80,7 @@ export async function startBenchEnvironment(
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    SECRETS_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     NODE_OPTIONS: '',
     ...options.extraEnv,
   };
@@ -91,6 +95,7 @@ export async function startBenchEnvironment(
   const stops: (() => Promise<void>)[] = [];
   return {
     apiUrl,
+    apiPid: children[0]!.pid!,
     config,
     db,
     temporal,

@@ -14,6 +14,30 @@ interface ProfileNode {
   hitCount: number;
 }
 
+/** Where a frame's code comes from: a package, the service's own code, or Node itself. */
+function origin(url: string): string {
+  const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+  if (pkg) return pkg;
+  if (url.includes('/dist/')) return `service: ${url.replace(/^.*\/dist\//, '').split('/').slice(0, 2).join('/')}`;
+  return url ? 'node internals' : '(vm: gc, idle, program)';
+}
+
+/** Self time grouped by where the code comes from: which layer the CPU goes to. */
+async function byOrigin(file: string, count: number): Promise<string[]> {
+  const profile = JSON.parse(await readFile(file, 'utf8')) as { nodes: ProfileNode[] };
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    total += node.hitCount;
+    const name = origin(node.callFrame.url);
+    self.set(name, (self.get(name) ?? 0) + node.hitCount);
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, hits]) => `${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+}
+
 async function topFrames(file: string, count: number): Promise<string[]> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as { nodes: ProfileNode[] };
   const self = new Map<string, number>();
@@ -50,6 +74,7 @@ async function profile(kind: 'get' | 'post'): Promise<void> {
     await env.stop();
   }
   const [file] = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
+  process.stdout.write(`self time by origin:\n${(await byOrigin(join(dir, file!), 15)).join('\n')}\n`);
   process.stdout.write(`top self-time frames of the API (${join(dir, file!)}):\n${(await topFrames(join(dir, file!), 25)).join('\n')}\n`);
 }
 

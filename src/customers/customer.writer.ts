@@ -98,7 +98,15 @@ async function runSql<Row>(target: SqlTarget, text: string, values: unknown[]): 
   return (target as Db).$queryRawUnsafe<Row[]>(text, ...values);
 }
 
-const camel = (column: string) => column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+const camelNames = new Map<string, string>();
+const camel = (column: string) => {
+  let name = camelNames.get(column);
+  if (name === undefined) {
+    name = column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+    camelNames.set(column, name);
+  }
+  return name;
+};
 
 /** A `customers` row read with plain SQL, as Prisma would return it. */
 export function customerFromRow(row: Record<string, unknown>): Customer {

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,13 @@ describe('production runs the compiled JavaScript', () => {
 
   it('migrates, serves the API and runs a worker from dist/, without tsx', async () => {
     const config = testConfig();
-    const env = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, NODE_ENV: 'production', NODE_OPTIONS: '' };
+    const env = {
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      NODE_ENV: 'production',
+      SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      NODE_OPTIONS: '',
+    };
     const migrated = compiled('migrate', env);
     const [migrateCode] = await once(migrated.child, 'exit');
     expect(migrateCode, migrated.output.join('')).toBe(0);
