@@ -44,6 +44,10 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
 export async function startApi(runtime: Runtime, config: Config, logger: Logger): Promise<Running & { url: string }> {
   const app = createApp({ db: runtime.db, pool: runtime.pool, config, logger, merchants: runtime.services.merchants, handlers: runtime.services });
   const server = createServer(app);
+  // Longer than the idle timeout of common clients and load balancers (60 s), so the server is not
+  // the side that closes a keep-alive connection while a client is reusing it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(

@@ -66,6 +66,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = error;
     } else if (bodyError) {
       apiError = new ApiError(bodyError.status, 'invalid_request', bodyError.message);
+    } else if (error instanceof URIError) {
+      // The router could not decode a path segment (bytes that are not UTF-8).
+      apiError = new ApiError(400, 'invalid_request', 'The path is not valid percent-encoded UTF-8', 'path');
     } else if (isUnavailable(error)) {
       logger.warn({ err: error, requestId }, 'a dependency is unavailable');
       apiError = new UnavailableError('A service this request needs is unavailable right now; retry later');
