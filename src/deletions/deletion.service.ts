@@ -74,8 +74,11 @@ export class DeletionService {
     return this.serialize(deletion);
   }
 
-  /** Activity: the customer is gone; its external_id and email are free again. Safe to repeat. */
-  async complete(customerId: string): Promise<void> {
+  /**
+   * Activity (saga step mark_deleted): the customer is gone, its external_id and email are free
+   * again, and `customer.deleted` is recorded with the change. Safe to repeat.
+   */
+  async markDeleted(customerId: string): Promise<void> {
     await this.deps.db.$transaction(async (tx) => {
       const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
       if (customer.status === 'deleted') return;
@@ -87,10 +90,14 @@ export class DeletionService {
       await recordEvents(tx, scope, [
         { type: 'customer.deleted', object: { ...serializeCustomer(deleted), deleted: true }, customerId },
       ]);
-      await tx.customerDeletion.update({
-        where: { customerId },
-        data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
-      });
+    });
+  }
+
+  /** Activity: every step is done; the deletion is `completed`. Safe to repeat. */
+  async complete(customerId: string): Promise<void> {
+    await this.deps.db.customerDeletion.updateMany({
+      where: { customerId, status: { not: 'completed' } },
+      data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
     });
   }
 
