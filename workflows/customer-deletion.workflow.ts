@@ -27,7 +27,10 @@ const {
 const { terminateCustomerSubscriptions, terminateCustomerCoupons, finalizeCustomerDraftInvoices, terminateCustomerWallets } =
   proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry });
 
-/** Runs started before the billing steps existed replay their single step (then complete). */
+/**
+ * Runs started before the billing steps existed replay their single step, as they ran it; their
+ * deletion row is then completed by the reconciler (DeletionService.reconcile).
+ */
 const BILLING_SAGA_PATCH = 'customer-deletion-billing-saga';
 
 function reasonOf(error: ActivityFailure): string {
@@ -54,7 +57,8 @@ type Step = [name: string, run: () => Promise<string | void>];
  */
 export async function customerDeletionWorkflow(input: CustomerDeletionInput): Promise<DeletionProgress> {
   const { customerId } = input;
-  const steps: Step[] = patched(BILLING_SAGA_PATCH)
+  const billingSaga = patched(BILLING_SAGA_PATCH);
+  const steps: Step[] = billingSaga
     ? [
         ['terminate_subscriptions', () => terminateCustomerSubscriptions(customerId)],
         ['terminate_coupons', () => terminateCustomerCoupons(customerId)],
@@ -102,7 +106,7 @@ export async function customerDeletionWorkflow(input: CustomerDeletionInput): Pr
       }
     }
   }
-  await completeCustomerDeletion(customerId);
+  if (billingSaga) await completeCustomerDeletion(customerId);
   progress.status = 'completed';
   setStatus('completed');
   return progress;

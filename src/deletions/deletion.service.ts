@@ -120,7 +120,8 @@ export class DeletionService {
   /**
    * Housekeeping: deletions recorded as running whose workflow is missing (Temporal was down at
    * DELETE, the API died before starting it) or closed without finishing are started again; one
-   * an operator terminated is marked failed. Returns how many were restarted.
+   * an operator terminated is marked failed; one whose run completed is completed (runs started
+   * before the billing saga end without completing their row). Returns how many were restarted.
    */
   async reconcile(stuckAfterMs: number): Promise<number> {
     const stuck = await this.deps.db.customerDeletion.findMany({
@@ -133,7 +134,9 @@ export class DeletionService {
     for (const deletion of stuck) {
       try {
         const status = await this.workflowStatus(deletion.workflowId);
-        if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
+        if (status === 'COMPLETED') {
+          await this.complete(deletion.customerId);
+        } else if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
           await this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { updatedAt: new Date() } });
         } else if (status === 'TERMINATED' || status === 'CANCELLED') {
           await this.deps.db.customerDeletion.update({

@@ -65,4 +65,19 @@ describe('customer deletion workflow, started by the API and completed by the re
     await api.runtime.services.deletions.complete(customer.id);
     expect(await api.runtime.db.event.count({ where: { merchantId, type: 'customer.deleted' } })).toBe(1);
   });
+
+  it('the reconciler completes a deletion whose run completed but left it running (runs from before the billing saga)', async () => {
+    const { sandboxKey: key } = await api.merchant('Legacy run');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: {} });
+    await api.request('DELETE', `/v1/customers/${customer.id}`, { key });
+    await api.runtime.temporal.workflow.getHandle(workflowIds.customerDeletion(customer.id)).result();
+    await api.runtime.db.customerDeletion.update({
+      where: { customerId: customer.id },
+      data: { status: 'running', completedAt: null, updatedAt: new Date(Date.now() - 60_000) },
+    });
+    await api.runtime.services.deletions.reconcile(1_000);
+    const deletion = await api.runtime.db.customerDeletion.findUniqueOrThrow({ where: { customerId: customer.id } });
+    expect(deletion.status).toBe('completed');
+    expect(deletion.completedAt).not.toBeNull();
+  });
 });
