@@ -165,8 +165,12 @@ export class SubscriptionService {
     const scope = open[0]!;
     const pending = open.filter((s) => s.status === 'pending');
     const active = open.filter((s) => s.status === 'active');
-    await tx.subscription.updateMany({ where: { id: { in: pending.map((s) => s.id) } }, data: { status: 'canceled', canceledAt: now, updatedAt: now } });
-    await tx.subscription.updateMany({ where: { id: { in: active.map((s) => s.id) } }, data: { status: 'terminated', terminatedAt: now, updatedAt: now } });
+    if (pending.length > 0) {
+      await tx.subscription.updateMany({ where: { id: { in: pending.map((s) => s.id) } }, data: { status: 'canceled', canceledAt: now, updatedAt: now } });
+    }
+    if (active.length > 0) {
+      await tx.subscription.updateMany({ where: { id: { in: active.map((s) => s.id) } }, data: { status: 'terminated', terminatedAt: now, updatedAt: now } });
+    }
     const ended = open.map((s): Subscription =>
       s.status === 'pending'
         ? { ...s, status: 'canceled', canceledAt: now, updatedAt: now }
