@@ -1,7 +1,12 @@
+import { createBillingActivities, type BillingActivityDeps } from './billing.activities.js';
 import { createDeletionActivities, type DeletionActivityDeps } from './deletion.activities.js';
+import { createSequenceActivities, type SequenceActivityDeps } from './sequence.activities.js';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities.js';
 
-export type ActivityDeps = DeletionActivityDeps & WebhookActivityDeps;
+export type ActivityDeps = DeletionActivityDeps &
+  WebhookActivityDeps &
+  BillingActivityDeps &
+  SequenceActivityDeps;
 
 /**
  * Every side effect a workflow may cause, one file per domain. Each activity is safe to run again
@@ -10,6 +15,8 @@ export type ActivityDeps = DeletionActivityDeps & WebhookActivityDeps;
 export const createActivities = (deps: ActivityDeps) => ({
   ...createDeletionActivities(deps),
   ...createWebhookActivities(deps),
+  ...createBillingActivities(deps),
+  ...createSequenceActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -85,6 +85,8 @@ export const ConfigSchema = z.object({
   HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
   /** A `running` deletion unchanged for this long is checked for a live workflow and restarted. */
   DELETION_STUCK_AFTER_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Objects a billing step of the deletion saga changes per transaction (subscriptions, drafts...). */
+  DELETION_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,4 +1,9 @@
-import { billingOperations } from './billing/billing.routes.js';
+import { couponOperations } from './billing/coupons/coupon.routes.js';
+import { creditNoteOperations } from './billing/credit-notes/credit-note.routes.js';
+import { invoiceOperations } from './billing/invoices/invoice.routes.js';
+import { paymentOperations } from './billing/payments/payment.routes.js';
+import { subscriptionOperations } from './billing/subscriptions/subscription.routes.js';
+import { walletOperations } from './billing/wallets/wallet.routes.js';
 import { customerOperations } from './customers/customer.routes.js';
 import { deletionOperations } from './deletions/deletion.routes.js';
 import { healthOperations } from './http/health.js';
@@ -13,7 +18,12 @@ export const OPERATIONS = {
   ...healthOperations,
   ...customerOperations,
   ...deletionOperations,
-  ...billingOperations,
+  ...paymentOperations,
+  ...subscriptionOperations,
+  ...invoiceOperations,
+  ...creditNoteOperations,
+  ...walletOperations,
+  ...couponOperations,
   ...webhookOperations,
 };
 

@@ -1,9 +1,15 @@
 import type { Client } from '@temporalio/client';
-import { BillingService } from './billing/billing.service.js';
+import { CouponService } from './billing/coupons/coupon.service.js';
+import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
+import { InvoiceService } from './billing/invoices/invoice.service.js';
+import { PaymentService } from './billing/payments/payment.service.js';
+import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
+import { WalletService } from './billing/wallets/wallet.service.js';
 import { secretBox, temporalUiUrl, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
+import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
 import type { EventSubscriber } from './events/event-bus.js';
 import type { Logger } from './logger.js';
 import { MerchantService } from './merchants/merchant.service.js';
@@ -28,10 +34,16 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices({ db, pool, temporal, config, logger }: ServiceDeps) {
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
   const customers = new CustomerService({ db, pool, logger });
+  const batchSize = config.DELETION_BATCH_SIZE;
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
-    billing: new BillingService({ db, customers }),
+    payments: new PaymentService({ db, customers }),
+    subscriptions: new SubscriptionService({ db, customers, batchSize }),
+    invoices: new InvoiceService({ db, customers, batchSize }),
+    creditNotes: new CreditNoteService({ db, customers }),
+    wallets: new WalletService({ db, customers, batchSize }),
+    coupons: new CouponService({ db, customers, batchSize }),
     deletions: new DeletionService({
       db,
       temporal,
@@ -39,6 +51,10 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       ui: { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE },
       logger,
     }),
+    // Every store of a customer's personal data, erased by the deletion saga's last step.
+    erasure: new ErasureService({ db, stores: [customerProfileStore, eventPayloadStore, idempotencyReplyStore] }),
+    // The sequences issue replaces this with the sequence service, which stops the customer's enrollments.
+    sequences: { stopForCustomer: async (_customerId: string) => {} },
     webhooks: new WebhookService({
       db,
       temporal,

@@ -29,6 +29,7 @@ export type StepState = 'pending' | 'running' | 'completed' | 'action_required';
 export interface DeletionProgress {
   customerId: string;
   status: 'running' | 'action_required' | 'completed';
+  /** `detail`: what a completed step did, or why a step waits for action. */
   steps: { name: string; state: StepState; detail?: string }[];
 }
 

@@ -1,36 +1,30 @@
 import { z } from 'zod';
-import { ListEnvelope } from '../lib/pagination.js';
+import { Currency } from '../customers/customer.schemas.js';
+import { idSchema } from '../lib/ids.js';
 
-export const PaymentObject = z
-  .object({
-    id: z.string(),
-    object: z.literal('payment'),
-    customer_id: z.string().nullable(),
-    amount: z.number().int().meta({ description: "Integer amount in the currency's minor unit." }),
-    currency: z.string(),
-    status: z.enum(['pending', 'succeeded', 'failed', 'refunded', 'partially_refunded']),
-    source: z.enum(['payment_link', 'invoice', 'subscription', 'checkout', 'api']),
-    source_id: z.string().nullable(),
-    source_description: z.string().nullable(),
-    created: z.iso.datetime(),
-  })
-  .meta({ id: 'Payment' });
-export type PaymentObject = z.infer<typeof PaymentObject>;
+// Field shapes every billing resource shares.
 
-export const InvoiceObject = z
-  .object({
-    id: z.string(),
-    object: z.literal('invoice'),
-    customer_id: z.string(),
-    status: z.enum(['draft', 'finalized', 'voided']),
-    number: z.string().nullable(),
-    currency: z.string(),
-    total: z.number().int().meta({ description: "Integer total in the currency's minor unit." }),
-    created: z.iso.datetime(),
-    finalized: z.iso.datetime().nullable(),
-  })
-  .meta({ id: 'Invoice' });
-export type InvoiceObject = z.infer<typeof InvoiceObject>;
+export { Currency };
 
-export const PaymentList = ListEnvelope(PaymentObject).meta({ id: 'PaymentList' });
-export const InvoiceList = ListEnvelope(InvoiceObject).meta({ id: 'InvoiceList' });
+/** An amount a client sends: integer minor units, exact in JSON. */
+export const Amount = z
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .meta({ description: "Integer amount in the currency's minor unit (cents for USD, yen for JPY).", example: 1999 });
+
+/** An amount the API answers with. */
+export const MinorUnits = z.number().int().meta({ description: "Integer amount in the currency's minor unit." });
+
+export const Text = (max: number) => z.string().trim().min(1).max(max);
+
+/** A point in time a client sends, with its offset. */
+export const Instant = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .meta({ example: '2026-11-26T09:00:00Z' });
+
+export const Timestamp = z.iso.datetime();
+
+export const CustomerIdField = idSchema('customer');

@@ -60,7 +60,7 @@ const Phone = z
     'expected a valid phone number in E.164 format such as "+14155550123"',
   )
   .meta({ example: '+14155550123' });
-const Currency = z
+export const Currency = z
   .string()
   .trim()
   .toUpperCase()

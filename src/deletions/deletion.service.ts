@@ -74,8 +74,11 @@ export class DeletionService {
     return this.serialize(deletion);
   }
 
-  /** Activity: the customer is gone; its external_id and email are free again. Safe to repeat. */
-  async complete(customerId: string): Promise<void> {
+  /**
+   * Activity (saga step mark_deleted): the customer is gone, its external_id and email are free
+   * again, and `customer.deleted` is recorded with the change. Safe to repeat.
+   */
+  async markDeleted(customerId: string): Promise<void> {
     await this.deps.db.$transaction(async (tx) => {
       const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
       if (customer.status === 'deleted') return;
@@ -87,10 +90,14 @@ export class DeletionService {
       await recordEvents(tx, scope, [
         { type: 'customer.deleted', object: { ...serializeCustomer(deleted), deleted: true }, customerId },
       ]);
-      await tx.customerDeletion.update({
-        where: { customerId },
-        data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
-      });
+    });
+  }
+
+  /** Activity: every step is done; the deletion is `completed`. Safe to repeat. */
+  async complete(customerId: string): Promise<void> {
+    await this.deps.db.customerDeletion.updateMany({
+      where: { customerId, status: { not: 'completed' } },
+      data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
     });
   }
 
@@ -113,7 +120,8 @@ export class DeletionService {
   /**
    * Housekeeping: deletions recorded as running whose workflow is missing (Temporal was down at
    * DELETE, the API died before starting it) or closed without finishing are started again; one
-   * an operator terminated is marked failed. Returns how many were restarted.
+   * an operator terminated is marked failed; one whose run completed is completed (runs started
+   * before the billing saga end without completing their row). Returns how many were restarted.
    */
   async reconcile(stuckAfterMs: number): Promise<number> {
     const stuck = await this.deps.db.customerDeletion.findMany({
@@ -126,7 +134,9 @@ export class DeletionService {
     for (const deletion of stuck) {
       try {
         const status = await this.workflowStatus(deletion.workflowId);
-        if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
+        if (status === 'COMPLETED') {
+          await this.complete(deletion.customerId);
+        } else if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
           await this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { updatedAt: new Date() } });
         } else if (status === 'TERMINATED' || status === 'CANCELLED') {
           await this.deps.db.customerDeletion.update({

@@ -31,6 +31,18 @@ export async function recordEvents(tx: DbTx, scope: Scope, events: NewEvent[]): 
   });
 }
 
+/** Records events of objects that may belong to several tenants: one outbox write per tenant. */
+export async function recordByTenant(tx: DbTx, items: { scope: Scope; event: NewEvent }[]): Promise<void> {
+  const byTenant = new Map<string, { scope: Scope; events: NewEvent[] }>();
+  for (const { scope, event } of items) {
+    const key = `${scope.merchantId}:${scope.environment}`;
+    const group = byTenant.get(key) ?? { scope, events: [] };
+    group.events.push(event);
+    byTenant.set(key, group);
+  }
+  for (const { scope, events } of byTenant.values()) await recordEvents(tx, scope, events);
+}
+
 /** One `customer.tag_added` / `customer.tag_removed` event per tag that changed. */
 export function tagEvents(
   previous: readonly string[],

@@ -21,3 +21,10 @@ export function minorUnitsToDecimal(amount: bigint, currency: string): string {
   const fraction = digits.slice(digits.length - exponent);
   return `${negative ? '-' : ''}${whole}${exponent > 0 ? `.${fraction}` : ''}`;
 }
+
+/** JSON numbers are exact up to 2^53; larger minor-unit amounts are refused rather than rounded. */
+export function exactAmount(amount: bigint): number {
+  const value = Number(amount);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`amount ${amount} exceeds the exact JSON integer range`);
+  return value;
+}

@@ -67,3 +67,18 @@ export async function paginate<Where extends object, Row extends { id: string },
     has_more: rows.length > query.limit,
   };
 }
+
+/**
+ * A model delegate listed with extra `findMany` arguments (an `include` of related rows), for
+ * `paginate`. `Row` names the rows those arguments produce.
+ */
+export function listableWith<Where, Row>(
+  model: { count(args: { where: Where }): PromiseLike<number>; findMany(args: never): PromiseLike<unknown[]> },
+  extra: object,
+): ListableModel<Where, Row> {
+  const findMany = model.findMany.bind(model) as (args: object) => PromiseLike<Row[]>;
+  return {
+    count: (args) => model.count(args),
+    findMany: (args) => findMany({ ...args, ...extra }),
+  };
+}

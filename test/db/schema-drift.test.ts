@@ -14,6 +14,7 @@ const SQL_ONLY_INDEXES = new Set([
   'customers_live_email_key',
   'events_undispatched_idx',
   'webhook_deliveries_due_idx',
+  'wallets_one_active_per_currency_key',
 ]);
 // Foreign keys Prisma's schema language cannot express: a composite key whose relation is
 // optional (payments may have no customer) while another of its columns is required.

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -10,18 +9,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { freshDatabase, type FreshDatabase } from '../support/database.js';
 import { eventually, startTestApi, testConfig } from '../support/harness.js';
 import { startReceiver } from '../support/receiver.js';
-
-/** Starts `src/main.ts <role>` as its own process, the way `npm run start:<role>` does. */
-function startRole(role: 'api' | 'worker', env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  return { child, output };
-}
+import { startRole } from '../support/roles.js';
 
 describe('graceful shutdown of the production roles', () => {
   it('a busy PORT stops the API at start-up with a message naming it, not a stack trace', async () => {

@@ -305,7 +305,8 @@ describe('customer registry', () => {
       const status = await api.request('GET', `/v1/customers/${customer.id}/deletion`, { key });
       return status.body.status === 'completed' ? status.body : undefined;
     });
-    expect(done.steps).toEqual([{ name: 'mark_deleted', state: 'completed' }]);
+    expect(done.steps.map((step: { state: string }) => step.state)).toEqual(Array(7).fill('completed'));
+    expect(done.steps.map((step: { name: string }) => step.name)).toContain('mark_deleted');
     expect((await api.request('GET', `/v1/customers/${customer.id}`, { key })).status).toBe(404);
     const list = await api.request('GET', '/v1/customers?external_id=leaver', { key });
     expect(list.body.total).toBe(0);

@@ -18,7 +18,16 @@ describe('customer deletion workflow, started by the API and completed by the re
 
     const handle = api.runtime.temporal.workflow.getHandle(workflowIds.customerDeletion(customer.id));
     const result = await handle.result();
-    expect(result).toEqual({ customerId: customer.id, status: 'completed', steps: [{ name: 'mark_deleted', state: 'completed' }] });
+    expect(result).toMatchObject({ customerId: customer.id, status: 'completed' });
+    expect(result.steps.map((step: { name: string; state: string }) => `${step.name}:${step.state}`)).toEqual([
+      'terminate_subscriptions:completed',
+      'terminate_coupons:completed',
+      'finalize_invoices:completed',
+      'terminate_wallets:completed',
+      'mark_deleted:completed',
+      'stop_sequences:completed',
+      'erase_personal_data:completed',
+    ]);
     expect(await handle.query(deletionProgressQuery)).toMatchObject({ status: 'completed' });
 
     const description = await handle.describe();
@@ -47,12 +56,28 @@ describe('customer deletion workflow, started by the API and completed by the re
     expect(found).toEqual([workflowIds.customerDeletion(customer.id)]);
   });
 
-  it('repeating the completing activity does not emit a second customer.deleted', async () => {
+  it('repeating the marking or completing activity does not emit a second customer.deleted', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Twice');
     const { body: customer } = await api.request('POST', '/v1/customers', { key, body: {} });
     await api.request('DELETE', `/v1/customers/${customer.id}`, { key });
     await api.runtime.temporal.workflow.getHandle(workflowIds.customerDeletion(customer.id)).result();
+    await api.runtime.services.deletions.markDeleted(customer.id);
     await api.runtime.services.deletions.complete(customer.id);
     expect(await api.runtime.db.event.count({ where: { merchantId, type: 'customer.deleted' } })).toBe(1);
+  });
+
+  it('the reconciler completes a deletion whose run completed but left it running (runs from before the billing saga)', async () => {
+    const { sandboxKey: key } = await api.merchant('Legacy run');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: {} });
+    await api.request('DELETE', `/v1/customers/${customer.id}`, { key });
+    await api.runtime.temporal.workflow.getHandle(workflowIds.customerDeletion(customer.id)).result();
+    await api.runtime.db.customerDeletion.update({
+      where: { customerId: customer.id },
+      data: { status: 'running', completedAt: null, updatedAt: new Date(Date.now() - 60_000) },
+    });
+    await api.runtime.services.deletions.reconcile(1_000);
+    const deletion = await api.runtime.db.customerDeletion.findUniqueOrThrow({ where: { customerId: customer.id } });
+    expect(deletion.status).toBe('completed');
+    expect(deletion.completedAt).not.toBeNull();
   });
 });

@@ -1,0 +1,136 @@
+import type { CustomerService } from '../../customers/customer.service.js';
+import type { Db, DbTx, Prisma } from '../../db.js';
+import { recordEvents } from '../../events/outbox.js';
+import { ConflictError, NotFoundError } from '../../lib/errors.js';
+import { listableWith, paginate, type Page } from '../../lib/pagination.js';
+import type { Scope, WriteContext } from '../../lib/scope.js';
+import { lockBillableCustomer, lockCustomerRows, lockForUpdate } from '../billing.customer.js';
+import { summarize } from '../../lib/summary.js';
+import { inBatches, type SagaStepOptions } from '../billing.saga.js';
+import { createInvoices, finalizeInvoices, negativeDrafts } from './invoice.ledger.js';
+import type { CreateInvoiceBody, InvoiceObject, ListInvoicesQuery } from './invoice.schemas.js';
+import { serializeInvoice, type InvoiceWithLines } from './invoice.serializer.js';
+
+const withLines = { include: { lines: true } } as const;
+
+/**
+ * Invoices: one-off drafts created through the API, subscription invoices created by
+ * subscriptions, credit invoices created by wallet purchases. A draft is finalized (numbered,
+ * credits applied, billing details kept) or voided; a finalized invoice is corrected with credit
+ * notes, never changed.
+ */
+export class InvoiceService {
+  constructor(private readonly deps: { db: Db; customers: CustomerService; batchSize: number }) {}
+
+  async create(write: WriteContext<InvoiceObject>, body: CreateInvoiceBody): Promise<InvoiceObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const customer = await lockBillableCustomer(tx, write, body.customer_id, { currency: body.currency });
+      const [invoice] = await createInvoices(
+        tx,
+        write,
+        [
+          {
+            customerId: customer.id,
+            currency: body.currency,
+            invoiceType: 'one_off',
+            lines: body.lines.map((line) => ({ description: line.description, quantity: line.quantity, unitAmount: BigInt(line.unit_amount) })),
+          },
+        ],
+        new Date(),
+      );
+      const result = serializeInvoice(invoice!);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  async get(scope: Scope, id: string): Promise<InvoiceObject> {
+    const invoice = await this.deps.db.invoice.findFirst({ where: { id, ...tenant(scope) }, ...withLines });
+    if (!invoice) throw new NotFoundError('invoice', id, 'id');
+    return serializeInvoice(invoice);
+  }
+
+  async list(scope: Scope, query: ListInvoicesQuery): Promise<Page<InvoiceObject>> {
+    const where: Prisma.InvoiceWhereInput = {
+      ...tenant(scope),
+      ...(query.customer_id !== undefined && { customerId: query.customer_id }),
+      ...(query.status !== undefined && { status: query.status }),
+      ...(query.invoice_type !== undefined && { invoiceType: query.invoice_type }),
+    };
+    return paginate(listableWith<Prisma.InvoiceWhereInput, InvoiceWithLines>(this.deps.db.invoice, withLines), where, query, serializeInvoice);
+  }
+
+  async listForCustomer(scope: Scope, customerId: string, query: Omit<ListInvoicesQuery, 'customer_id'>): Promise<Page<InvoiceObject>> {
+    const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
+    return this.list(scope, { ...query, customer_id: customer.id });
+  }
+
+  async finalize(write: WriteContext<InvoiceObject>, id: string): Promise<InvoiceObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const invoice = await this.lock(tx, write, id);
+      if (invoice.status !== 'draft') throw new ConflictError(`Invoice ${invoice.id} is ${invoice.status}; only a draft can be finalized`, 'id');
+      const [finalized] = await finalizeInvoices(tx, write, [invoice], new Date());
+      const result = serializeInvoice(finalized!);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  /** Voids a draft (it keeps no number). A finalized invoice is a legal record: credit it instead. */
+  async void(write: WriteContext<InvoiceObject>, id: string): Promise<InvoiceObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const invoice = await this.lock(tx, write, id);
+      if (invoice.status === 'finalized') {
+        throw new ConflictError(`Invoice ${invoice.id} is finalized: a legal record is corrected with a credit note, not voided`, 'id');
+      }
+      if (invoice.status === 'voided') throw new ConflictError(`Invoice ${invoice.id} is already voided`, 'id');
+      const now = new Date();
+      await tx.invoice.update({ where: { id: invoice.id }, data: { status: 'voided', voidedAt: now, updatedAt: now } });
+      const result = serializeInvoice({ ...invoice, status: 'voided', voidedAt: now, updatedAt: now });
+      await recordEvents(tx, write, [{ type: 'invoice.voided', object: result, customerId: invoice.customerId }]);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  /**
+   * Deletion saga, step 3: every draft of the customer is finalized now, wallet credits applied,
+   * before step 4 voids what the wallet still holds. A draft that cannot be finalized stops the
+   * step before anything changes, naming every such draft, for a person to fix.
+   */
+  async finalizeDraftsForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
+    const drafts = await this.deps.db.invoice.findMany({
+      where: { customerId, status: 'draft' },
+      select: { id: true, subtotal: true, couponsAmount: true },
+      orderBy: { id: 'asc' },
+    });
+    const refused = negativeDrafts(drafts);
+    if (refused) throw refused;
+    let withCredits = 0;
+    const finalized = await inBatches(
+      this.deps.db,
+      this.deps.batchSize,
+      async (tx, limit) => {
+        const ids = await lockCustomerRows(tx, 'invoices', customerId, ['draft'], limit);
+        if (ids.length === 0) return 0;
+        const locked = await tx.invoice.findMany({ where: { id: { in: ids } }, ...withLines });
+        const done = await finalizeInvoices(tx, locked[0]!, locked, new Date());
+        withCredits += done.filter((invoice) => invoice.creditsApplied > 0n).length;
+        return ids.length;
+      },
+      options,
+    );
+    return summarize([
+      [finalized, 'drafts finalized'],
+      [withCredits, 'with wallet credits applied'],
+    ]);
+  }
+
+  private async lock(tx: DbTx, scope: Scope, id: string): Promise<InvoiceWithLines> {
+    const [locked] = await lockForUpdate(tx, 'invoices', scope, [id]);
+    if (!locked) throw new NotFoundError('invoice', id, 'id');
+    return tx.invoice.findUniqueOrThrow({ where: { id: locked }, ...withLines });
+  }
+}
+
+const tenant = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment });

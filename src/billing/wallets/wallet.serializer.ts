@@ -1,0 +1,34 @@
+import type { Wallet, WalletTransaction } from '../../generated/prisma/client.js';
+import { exactAmount } from '../../lib/money.js';
+import type { WalletObject, WalletTransactionObject } from './wallet.schemas.js';
+
+export function serializeWallet(wallet: Wallet): WalletObject {
+  return {
+    id: wallet.id,
+    object: 'wallet',
+    customer_id: wallet.customerId,
+    name: wallet.name,
+    currency: wallet.currency,
+    rate_amount: exactAmount(wallet.rateAmount),
+    status: wallet.status,
+    credits_balance: exactAmount(wallet.creditsBalance),
+    balance_amount: exactAmount(wallet.creditsBalance * wallet.rateAmount),
+    created: wallet.createdAt.toISOString(),
+    terminated_at: wallet.terminatedAt?.toISOString() ?? null,
+  };
+}
+
+export function serializeWalletTransaction(transaction: WalletTransaction): WalletTransactionObject {
+  return {
+    id: transaction.id,
+    object: 'wallet_transaction',
+    wallet_id: transaction.walletId,
+    customer_id: transaction.customerId,
+    type: transaction.type,
+    credits: exactAmount(transaction.credits),
+    amount: exactAmount(transaction.amount),
+    credits_balance_after: exactAmount(transaction.creditsBalanceAfter),
+    invoice_id: transaction.invoiceId,
+    created: transaction.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Db } from '../../src/db.js';
+
+/**
+ * Every place in the database (any table, any column, JSON included) where one of `values`
+ * still appears, outside the billing snapshots of invoices and credit notes (the legal record).
+ * Tables with a merchant_id are searched for that merchant only. Answers "table: value" lines.
+ */
+export async function personalDataLeft(db: Db, merchantId: string, values: string[]): Promise<string[]> {
+  const tables = await db.$queryRaw<{ table_name: string; scoped: boolean }[]>`
+    SELECT t.table_name, EXISTS (
+      SELECT 1 FROM information_schema.columns c WHERE c.table_schema = 'public' AND c.table_name = t.table_name AND c.column_name = 'merchant_id'
+    ) AS scoped
+    FROM information_schema.tables t
+    WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND t.table_name <> '_prisma_migrations'`;
+  const patterns = values.map((value) => `%${JSON.stringify(value).slice(1, -1).replace(/[\\%_]/g, '\\$&')}%`);
+  const found: string[] = [];
+  for (const { table_name: table, scoped } of tables) {
+    const rows = await db.$queryRawUnsafe<{ text: string }[]>(
+      `SELECT (to_jsonb(t) - 'billing_details')::text AS text FROM "${table}" t
+       WHERE ${scoped ? 'merchant_id = $2 AND' : '$2::text IS NOT NULL AND'} (to_jsonb(t) - 'billing_details')::text LIKE ANY($1)`,
+      patterns,
+      merchantId,
+    );
+    for (const row of rows) {
+      for (const value of values) if (row.text.includes(JSON.stringify(value).slice(1, -1))) found.push(`${table}: ${value}`);
+    }
+  }
+  return found;
+}
