@@ -8,7 +8,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Processes, not threads: the Temporal native module misbehaves in worker threads.
     pool: 'forks',
-    testTimeout: 30_000,
+    // Generous: tests that start roles as child processes run long on a busy machine.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
   },
 });

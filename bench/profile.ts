@@ -55,7 +55,7 @@ async function topFrames(file: string, count: number): Promise<string[]> {
     .map(([name, hits]) => `${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
 }
 
-async function profile(kind: 'get' | 'post'): Promise<void> {
+async function profile(kind: 'get' | 'post' | 'batch'): Promise<void> {
   const dir = join(PROJECT_ROOT, 'bench', 'results', `profile-${kind}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
   const env = await startBenchEnvironment({ worker: false, apiExecArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
@@ -65,11 +65,20 @@ async function profile(kind: 'get' | 'post'): Promise<void> {
     const body = JSON.stringify({ name: 'Profiled', tags: ['trial'], metadata: { plan: 'pro' } });
     const created = (await (await fetch(`${env.apiUrl}/v1/customers`, { method: 'POST', headers, body })).json()) as { id: string };
     progress(`profiling ${kind}`);
-    const result =
-      kind === 'get'
-        ? await load({ url: `${env.apiUrl}/v1/customers/${created.id}`, connections: 32, durationSeconds: 10, headers })
-        : await load({ url: `${env.apiUrl}/v1/customers`, connections: 16, durationSeconds: 10, method: 'POST', headers, body });
-    process.stdout.write(`\n${kind}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99Ms} ms\n`);
+    if (kind === 'batch') {
+      const started = performance.now();
+      for (let batch = 0; batch < 30; batch++) {
+        const items = Array.from({ length: 1000 }, (_, i) => ({ source: 'p', external_id: `p${batch}-${i}`, email: `p${batch}-${i}@bench.test`, tags: ['imported'] }));
+        await fetch(`${env.apiUrl}/v1/customers/external/batch`, { method: 'PUT', headers, body: JSON.stringify({ items }) });
+      }
+      process.stdout.write(`\nbatch: ${Math.round(30_000 / ((performance.now() - started) / 1000))} customers/s\n`);
+    } else {
+      const result =
+        kind === 'get'
+          ? await load({ url: `${env.apiUrl}/v1/customers/${created.id}`, connections: 32, durationSeconds: 10, headers })
+          : await load({ url: `${env.apiUrl}/v1/customers`, connections: 16, durationSeconds: 10, method: 'POST', headers, body });
+      process.stdout.write(`\n${kind}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99Ms} ms\n`);
+    }
   } finally {
     await env.stop();
   }
@@ -79,6 +88,6 @@ async function profile(kind: 'get' | 'post'): Promise<void> {
 }
 
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-for (const kind of process.argv.slice(2).length ? (process.argv.slice(2) as ('get' | 'post')[]) : (['get', 'post'] as const)) {
+for (const kind of process.argv.slice(2).length ? (process.argv.slice(2) as ('get' | 'post' | 'batch')[]) : (['get', 'post', 'batch'] as const)) {
   await profile(kind);
 }

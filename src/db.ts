@@ -24,7 +24,14 @@ export interface Database {
  * per-query overhead shows: see the README's Performance section).
  */
 export function createDatabase(databaseUrl: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    // A database that does not answer fails the request (503) instead of holding it forever.
+    connectionTimeoutMillis: 5_000,
+  });
+  // A connection the server dropped (restart, failover) is discarded; the pool opens a new one.
+  pool.on('error', () => undefined);
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     db,

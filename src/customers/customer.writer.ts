@@ -171,27 +171,29 @@ export async function updateCustomers(db: SqlTarget, scope: Scope, rows: Custome
 /** Live customers of a tenant with these ids, locked for the rest of the transaction. */
 export async function lockCustomers(tx: DbTx, scope: Scope, ids: string[]): Promise<Customer[]> {
   if (ids.length === 0) return [];
-  await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ANY(${ids}) ORDER BY id FOR UPDATE`;
-  return tx.customer.findMany({
-    where: { id: { in: ids }, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
-  });
+  const rows = await tx.$queryRaw<Record<string, unknown>[]>`
+    SELECT * FROM customers
+    WHERE id = ANY(${ids}) AND merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment" AND deleted_at IS NULL
+    ORDER BY id
+    FOR UPDATE`;
+  return rows.map(customerFromRow);
 }
 
-/** Live customers of a tenant with these (source, external id) pairs, locked. */
-export async function lockByExternalKeys(
-  tx: DbTx,
-  scope: Scope,
-  keys: { source: string | null; externalId: string }[],
-): Promise<Customer[]> {
+/**
+ * Live customers of a tenant with these (source, external id) pairs, locked. Plain equality on
+ * both columns, so the live-key unique index finds each pair (IS NOT DISTINCT FROM would not).
+ */
+export async function lockByExternalKeys(tx: DbTx, scope: Scope, keys: { source: string; externalId: string }[]): Promise<Customer[]> {
   if (keys.length === 0) return [];
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT c.id FROM customers c
-    JOIN unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) AS k(source, external_id)
-      ON c.external_source IS NOT DISTINCT FROM k.source AND c.external_id = k.external_id
-    WHERE c.merchant_id = ${scope.merchantId} AND c.environment = ${scope.environment}::"Environment" AND c.deleted_at IS NULL
+  const rows = await tx.$queryRaw<Record<string, unknown>[]>`
+    SELECT c.* FROM customers c
+    WHERE c.merchant_id = ${scope.merchantId} AND c.environment = ${scope.environment}::"Environment"
+      AND c.deleted_at IS NULL AND c.external_id IS NOT NULL
+      AND (c.external_source, c.external_id) IN (
+        SELECT * FROM unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]))
     ORDER BY c.id
     FOR UPDATE OF c`;
-  return lockCustomers(tx, scope, rows.map((row) => row.id));
+  return rows.map(customerFromRow);
 }
 
 /** Live customers of a tenant holding any of these emails (compared case-insensitively). */
@@ -200,6 +202,6 @@ export async function customersByEmail(db: Db | DbTx, scope: Scope, emails: stri
   return db.$queryRaw<{ id: string; email: string }[]>`
     SELECT id, lower(email) AS email FROM customers
     WHERE merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment" AND deleted_at IS NULL
-      AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
+      AND email IS NOT NULL AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
 }
 

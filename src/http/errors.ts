@@ -35,9 +35,13 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 // UNAVAILABLE (14) and DEADLINE_EXCEEDED (4): the request may succeed later, so they are 503s.
 const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03']);
 
+// The pg driver's own words for a connection that went away or never came.
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+
 function isUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;
-  const { code, cause, name } = error as { code?: unknown; cause?: unknown; name?: unknown };
+  const { code, cause, name, message } = error as { code?: unknown; cause?: unknown; name?: unknown; message?: unknown };
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   if (name === 'ServiceError' && (code === 14 || code === 4)) return true;
   if (name === 'DriverAdapterError' && typeof cause === 'object' && cause && 'kind' in cause) {

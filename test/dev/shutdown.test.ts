@@ -70,7 +70,7 @@ describe('graceful shutdown of the production roles', () => {
     expect(((await response.json()) as { name: string }).name).toBe('during shutdown');
     const [code] = await once(child, 'exit');
     expect(code, output.join('')).toBe(0);
-  });
+  }, 120_000);
 
   describe('the worker', () => {
     // A database of its own, so the only relay and worker handling this endpoint are the child's.

@@ -53,6 +53,19 @@ describe('Idempotency-Key', () => {
     expect(await api.runtime.db.customer.count({ where: { merchantId, email: 'race@example.com' } })).toBe(1);
   });
 
+  it('50 concurrent requests with one key: one effect, 49 replays', async () => {
+    // A merchant of its own: its API key's rate-limit bucket is full.
+    const fresh = await api.merchant('Fifty');
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => create('k-fifty', { email: 'fifty@example.com', tags: ['x'] }, fresh.sandboxKey)),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(201));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'false')).toHaveLength(1);
+    expect(await api.runtime.db.customer.count({ where: { merchantId: fresh.merchantId, email: 'fifty@example.com' } })).toBe(1);
+    expect(await api.runtime.db.event.count({ where: { merchantId: fresh.merchantId, customerId: responses[0]!.body.id } })).toBe(2);
+  });
+
   it('scopes keys to the merchant: another merchant may use the same key', async () => {
     const other = await api.merchant('Other');
     await create('k-shared', { name: 'mine' });

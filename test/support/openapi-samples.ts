@@ -19,6 +19,8 @@ export interface DocumentedOperation {
   pathParams: { name: string; schema: Schema }[];
   queryParams: { name: string; schema: Schema; required: boolean }[];
   body?: Schema;
+  /** The example body the operation declares, when its schema alone cannot make a valid one. */
+  bodyExample?: unknown;
   bodyRequired: boolean;
 }
 
@@ -34,7 +36,8 @@ export function documentedOperations(doc: OpenApiDocument): DocumentedOperation[
     METHODS.filter((method) => item[method]).map((method) => {
       const operation = item[method];
       const parameters = (operation.parameters ?? []).map(resolve);
-      const body = operation.requestBody?.content?.['application/json']?.schema;
+      const content = operation.requestBody?.content?.['application/json'];
+      const body = content?.schema;
       return {
         method,
         path,
@@ -44,6 +47,7 @@ export function documentedOperations(doc: OpenApiDocument): DocumentedOperation[
           .filter((p: Schema) => p.in === 'query')
           .map((p: Schema) => ({ name: p.name, schema: resolve(p.schema), required: !!p.required })),
         body: body && resolve(body),
+        bodyExample: content?.example,
         bodyRequired: !!operation.requestBody?.required,
       };
     }),
@@ -76,6 +80,11 @@ function formatExample(format: string | undefined): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** A body the operation accepts: the example it declares, else one built from its schema. */
+export function exampleBody(doc: OpenApiDocument, operation: DocumentedOperation): unknown {
+  return operation.bodyExample !== undefined ? structuredClone(operation.bodyExample) : exampleOf(doc, operation.body);
 }
 
 /** One plausible valid value: the schema's example where it gives one, the smallest fitting value else. */

@@ -23,6 +23,7 @@ export const couponOperations = {
       'The coupon discounts the customer\'s subscription invoices as they are created, oldest coupon first. A fixed ' +
       "amount must be in the customer's currency. Emits `applied_coupon.created`.",
     body: ApplyCouponBody,
+    bodyExample: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', coupon_code: 'WELCOME10', percent_off: 10 },
     responses: { 201: { description: 'The applied coupon', schema: AppliedCouponObject } },
     errors: [404, 409],
     handle: ({ coupons }, { write, body }) => coupons.apply(write, body),
