@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/lib/paths.js';
 import { startBenchEnvironment, type BenchEnvironment } from './env.js';
 import { measureBatch, measureGet, measurePost } from './measures/http.js';
+import { measureDeletion } from './measures/deletion.js';
 import { measureWebhooks } from './measures/webhooks.js';
 import { printTable, progress, type Row } from './table.js';
 
@@ -16,6 +17,7 @@ const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
   post: measurePost,
   batch: measureBatch,
   webhooks: measureWebhooks,
+  deletion: measureDeletion,
 };
 
 async function main(): Promise<void> {
