@@ -16,8 +16,9 @@ import type { Client } from '@temporalio/client';
 /** The production roles, compiled, against an embedded stack of their own. */
 export interface BenchEnvironment {
   apiUrl: string;
-  /** The API process, for its CPU time. */
+  /** The API and worker processes, for their CPU time. */
   apiPid: number;
+  workerPid?: number;
   config: Config;
   db: Db;
   temporal: Client;
@@ -96,6 +97,7 @@ export async function startBenchEnvironment(
   return {
     apiUrl,
     apiPid: children[0]!.pid!,
+    workerPid: children[1]?.pid,
     config,
     db,
     temporal,

@@ -135,9 +135,11 @@ export async function finalizeInvoices(tx: DbTx, scope: Scope, drafts: InvoiceWi
       .map((draft) => ({ id: draft.id, customerId: draft.customerId, currency: draft.currency, due: draft.subtotal - draft.couponsAmount })),
     now,
   );
-  const numbers = await reserveInvoiceNumbers(tx, scope, ordered.length);
   const customers = await tx.customer.findMany({ where: { id: { in: [...new Set(ordered.map((draft) => draft.customerId))] } } });
   const detailsOf = new Map(customers.map((customer) => [customer.id, billingDetailsOf(customer)]));
+  // Last of the reads: the counter row stays locked until the transaction commits, and every
+  // finalization of the merchant waits for it (gapless numbering), so it is held as briefly as can be.
+  const numbers = await reserveInvoiceNumbers(tx, scope, ordered.length);
   const finalized = ordered.map((draft, index): InvoiceWithLines => {
     const creditsApplied = credits.get(draft.id) ?? 0n;
     return {
