@@ -18,6 +18,9 @@ const durationList = (fallback: string) => z
     return durations as number[];
   });
 
+/** Signs unsubscribe links in development and tests; production refuses it. */
+export const DEV_UNSUBSCRIBE_SIGNING_SECRET = 'dev-only-unsubscribe-signing-secret';
+
 /** Every variable the processes read; `.env.example` documents the same list. */
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -87,6 +90,34 @@ export const ConfigSchema = z.object({
   DELETION_STUCK_AFTER_MS: z.coerce.number().int().min(100).default(60_000),
   /** Objects a billing step of the deletion saga changes per transaction (subscriptions, drafts...). */
   DELETION_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Where links in messages (unsubscribe) point: the API's public address. Default: this machine's PORT. */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Key of the HMAC that signs unsubscribe links; changing it invalidates links already sent. */
+  UNSUBSCRIBE_SIGNING_SECRET: z.string().min(16).default(DEV_UNSUBSCRIBE_SIGNING_SECRET),
+  /** `twilio` sends SMS through Twilio; `dev` only records them (shown in the mail catcher). */
+  SMS_PROVIDER: z.enum(['dev', 'twilio']).default('dev'),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'expected an account SID such as AC0123...').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  /** The sending number, E.164. */
+  TWILIO_FROM: z.string().regex(/^\+[1-9]\d{1,14}$/, 'expected an E.164 number such as +14155550123').optional(),
+  /** Replaces https://api.twilio.com, for a stand-in of the Messages endpoint in tests. */
+  TWILIO_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Sequence workflows the enroller starts per second at most: a burst of enrolments (a bulk
+   * tagging) is spread with start delays instead of becoming a burst of workflow tasks.
+   */
+  SEQUENCE_START_RATE: z.coerce.number().positive().default(100),
+  /** A webhook endpoint counts as failing (its merchant is emailed) once a delivery failed this many attempts. */
+  WEBHOOK_FAILING_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+}).superRefine((config, context) => {
+  if (config.SMS_PROVIDER === 'twilio') {
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const) {
+      if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: 'required when SMS_PROVIDER is twilio' });
+    }
+  }
+  if (config.NODE_ENV === 'production' && config.UNSUBSCRIBE_SIGNING_SECRET === DEV_UNSUBSCRIBE_SIGNING_SECRET) {
+    context.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SIGNING_SECRET'], message: 'set a secret of your own in production' });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -102,6 +133,11 @@ export function secretBox(config: Config): SecretBox {
 export function temporalUiUrl(config: Config): string | undefined {
   if (config.TEMPORAL_UI_URL) return config.TEMPORAL_UI_URL.replace(/\/+$/, '');
   return config.NODE_ENV === 'production' ? undefined : 'http://localhost:8233';
+}
+
+/** The base URL links in messages use. */
+export function publicBaseUrl(config: Config): string {
+  return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
 }
 
 export class ConfigError extends Error {}

@@ -20,6 +20,9 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd',
   idempotency: 'idem',
   request: 'req',
+  sequence: 'seq',
+  enrollment: 'enr',
+  message: 'msg',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -104,6 +107,9 @@ const NAMES: Record<IdKind, string> = {
   webhookDelivery: 'webhook delivery',
   idempotency: 'idempotency record',
   request: 'request',
+  sequence: 'sequence',
+  enrollment: 'sequence enrollment',
+  message: 'message',
 };
 
 // Schemas made by `idSchema`, so the router can answer a malformed id in a path with 404 (no such
