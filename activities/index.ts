@@ -1,12 +1,14 @@
 import { createBillingActivities, type BillingActivityDeps } from './billing.activities.js';
 import { createDeletionActivities, type DeletionActivityDeps } from './deletion.activities.js';
+import { createMessageActivities, type MessageActivityDeps } from './message.activities.js';
 import { createSequenceActivities, type SequenceActivityDeps } from './sequence.activities.js';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities.js';
 
 export type ActivityDeps = DeletionActivityDeps &
   WebhookActivityDeps &
   BillingActivityDeps &
-  SequenceActivityDeps;
+  SequenceActivityDeps &
+  MessageActivityDeps;
 
 /**
  * Every side effect a workflow may cause, one file per domain. Each activity is safe to run again
@@ -17,6 +19,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createWebhookActivities(deps),
   ...createBillingActivities(deps),
   ...createSequenceActivities(deps),
+  ...createMessageActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -7,6 +7,9 @@ import { walletOperations } from './billing/wallets/wallet.routes.js';
 import { customerOperations } from './customers/customer.routes.js';
 import { deletionOperations } from './deletions/deletion.routes.js';
 import { healthOperations } from './http/health.js';
+import { merchantOperations } from './merchants/merchant.routes.js';
+import { messageOperations } from './messaging/message.routes.js';
+import { sequenceOperations } from './sequences/sequence.routes.js';
 import type { DepsOf } from './http/operation.js';
 import { webhookOperations } from './webhooks/webhook.routes.js';
 
@@ -25,6 +28,9 @@ export const OPERATIONS = {
   ...walletOperations,
   ...couponOperations,
   ...webhookOperations,
+  ...sequenceOperations,
+  ...messageOperations,
+  ...merchantOperations,
 };
 
 export type Operations = typeof OPERATIONS;

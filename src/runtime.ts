@@ -35,6 +35,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     temporal,
     services,
     async stop() {
+      services.mailer.close();
       await temporal.connection.close();
       await database.close();
     },

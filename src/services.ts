@@ -5,14 +5,22 @@ import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { secretBox, temporalUiUrl, type Config } from './config.js';
+import { publicBaseUrl, secretBox, temporalUiUrl, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
 import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
 import type { EventSubscriber } from './events/event-bus.js';
+import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './logger.js';
 import { MerchantService } from './merchants/merchant.service.js';
+import { createMailer, type Mailer } from './messaging/mailer.js';
+import { MessageQueueService } from './messaging/message-queue.service.js';
+import { MessageService } from './messaging/message.service.js';
+import { messageSubscriber } from './messaging/message.subscriber.js';
+import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
+import { SequenceService } from './sequences/sequence.service.js';
+import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
 import { WebhookService } from './webhooks/webhook.service.js';
 import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
@@ -23,6 +31,21 @@ export interface ServiceDeps {
   temporal: Client;
   config: Config;
   logger: Logger;
+  /** Tests hand in their own clock (a send window's edge), mailer or SMS provider (a crash after a send). */
+  clock?: Clock;
+  mailer?: Mailer;
+  sms?: SmsProvider;
+}
+
+/** The SMS provider SMS_PROVIDER names: Twilio, or the development one that only records. */
+function smsProvider(config: Config, mailer: Mailer, logger: Logger): SmsProvider {
+  if (config.SMS_PROVIDER === 'dev') return devSmsProvider({ mailer, logger });
+  return twilioProvider({
+    accountSid: config.TWILIO_ACCOUNT_SID!,
+    authToken: config.TWILIO_AUTH_TOKEN!,
+    from: config.TWILIO_FROM!,
+    apiUrl: config.TWILIO_API_URL,
+  });
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -31,10 +54,22 @@ export type Services = ReturnType<typeof createServices>;
  * The domain services, built once per process and shared by the HTTP operations, the activities
  * and the event bus. `satisfies OperationDeps`: every operation's handler finds what it needs.
  */
-export function createServices({ db, pool, temporal, config, logger }: ServiceDeps) {
+export function createServices({ db, pool, temporal, config, logger, clock = systemClock, ...overrides }: ServiceDeps) {
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
   const customers = new CustomerService({ db, pool, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
+  const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
+  const messages = new MessageService({
+    db,
+    mailer,
+    sms: overrides.sms ?? smsProvider(config, mailer, logger),
+    customers,
+    clock,
+    logger,
+    unsubscribeSecret: config.UNSUBSCRIBE_SIGNING_SECRET,
+    publicBaseUrl: publicBaseUrl(config),
+  });
+  const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger });
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
@@ -52,9 +87,15 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       logger,
     }),
     // Every store of a customer's personal data, erased by the deletion saga's last step.
-    erasure: new ErasureService({ db, stores: [customerProfileStore, eventPayloadStore, idempotencyReplyStore] }),
-    // The sequences issue replaces this with the sequence service, which stops the customer's enrollments.
-    sequences: { stopForCustomer: async (_customerId: string) => {} },
+    erasure: new ErasureService({
+      db,
+      stores: [
+        customerProfileStore,
+        eventPayloadStore,
+        idempotencyReplyStore,
+        { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
+      ],
+    }),
     webhooks: new WebhookService({
       db,
       temporal,
@@ -64,7 +105,13 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
       secrets: secretBox(config),
       logger,
+      failingAfterAttempts: config.WEBHOOK_FAILING_AFTER_ATTEMPTS,
+      onEndpointFailing: (failure) => messageQueue.endpointFailing(failure),
     }),
+    mailer,
+    messages,
+    messageQueue,
+    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
   };
   return services satisfies OperationDeps;
@@ -75,5 +122,5 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
  * subscriber) is added here and nowhere else.
  */
 export function createSubscribers(services: Services): EventSubscriber[] {
-  return [webhookSubscriber(services.webhooks)];
+  return [webhookSubscriber(services.webhooks), sequenceSubscriber(services.sequences), messageSubscriber(services.messageQueue)];
 }

@@ -15,11 +15,17 @@ export const SEARCH_ATTRIBUTES = {
 export const WORKFLOW_TYPES = {
   customerDeletion: 'customerDeletionWorkflow',
   webhookEndpoint: 'webhookEndpointWorkflow',
+  sequence: 'sequenceWorkflow',
+  sequenceEnroller: 'sequenceEnrollerWorkflow',
+  messageQueue: 'messageQueueWorkflow',
 } as const;
 
 export const workflowIds = {
   customerDeletion: (customerId: string) => `customer-deletion:${customerId}`,
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
+  sequence: (sequenceId: string, customerId: string) => `sequence:${sequenceId}:${customerId}`,
+  sequenceEnroller: (sequenceId: string) => `sequence-enroller:${sequenceId}`,
+  messageQueue: (merchantId: string) => `message-queue:${merchantId}`,
 } as const;
 
 // --- Customer deletion -------------------------------------------------------------------------
@@ -49,3 +55,66 @@ export interface WebhookEndpointInput {
 
 /** New deliveries are due: carries no payload, the workflow reads them from the database. */
 export const webhookDeliveriesDueSignal = defineSignal('webhookDeliveriesDue');
+
+// --- Sequences -----------------------------------------------------------------------------------
+
+/** One customer's run through one sequence (`sequence:<sequence id>:<customer id>`). */
+export interface SequenceRunInput {
+  enrollmentId: string;
+  /** The step to resume at when the run continued as new. */
+  step?: number;
+}
+
+/** Sent by the enroller with signal-with-start: this enrolment should run (the same one is ignored). */
+export const sequenceEnrollSignal = defineSignal<[enrollmentId: string]>('sequenceEnroll');
+/** The enrolment ended (tag removed, exit tag, unsubscribe, deletion): stop before the next send. */
+export const sequenceStopSignal = defineSignal<[enrollmentId: string]>('sequenceStop');
+
+/**
+ * The idempotency key of a step's message, made in the workflow: unique per workflow, enrolment (a
+ * customer may enter again under the same workflow id) and step.
+ */
+export const sequenceMessageKey = (workflowId: string, enrollmentId: string, step: number) => `${workflowId}:${enrollmentId}:${step}`;
+
+/** What a step activity found: wait longer, the step is done (what next), or the enrolment ended. */
+export type SequenceStepResult =
+  | { kind: 'wait'; waitMs: number }
+  | { kind: 'done'; outcome: 'sent' | 'skipped' | 'failed' | 'unknown'; next: { step: number; waitMs: number } | null }
+  | { kind: 'ended'; reason: string };
+
+/** Attempts of a step activity: a send that certainly did not happen is retried for about an hour. */
+export const SEQUENCE_STEP_ATTEMPTS = 15;
+
+/** Starts the workflows of a sequence's pending enrolments (`sequence-enroller:<sequence id>`). */
+export interface SequenceEnrollerInput {
+  sequenceId: string;
+  /** Epoch ms until which start slots are taken (pacing carried across continue-as-new). */
+  paceUntil?: number;
+}
+
+export interface EnrollerPass {
+  started: number;
+  /** The batch was full: run another pass at once. */
+  more: boolean;
+  paceUntil: number;
+}
+
+/** New pending enrolments exist: no payload, the enroller reads them from the database. */
+export const sequenceEnrollmentsPendingSignal = defineSignal('sequenceEnrollmentsPending');
+
+// --- Receipts and notifications ----------------------------------------------------------------
+
+/** A merchant's queued receipts, refund notices and notifications (`message-queue:<merchant id>`). */
+export interface MessageQueueInput {
+  merchantId: string;
+}
+
+export interface MessageQueuePass {
+  sent: number;
+  moreDue: boolean;
+  /** When the earliest queued message is due (ISO), or null when none is. */
+  nextDueAt: string | null;
+}
+
+/** New messages are queued: no payload, the workflow reads them from the database. */
+export const messagesQueuedSignal = defineSignal('messagesQueued');

@@ -1,10 +1,28 @@
 // Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
-// `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`.
+// `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`,
+// `npm run merchant:settings -- <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]`.
 import { z } from 'zod';
 import { loadConfig, loadDotEnv } from '../config.js';
 import { createDb } from '../db.js';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
+import { UpdateSettingsBody } from '../merchants/merchant.schemas.js';
 import { MerchantService } from '../merchants/merchant.service.js';
+
+const SETTINGS_USAGE = 'usage: merchant settings <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
+
+/** `key=value` arguments as the settings body the API takes (`none` clears the notification address). */
+function settingsBody(assignments: string[]): UpdateSettingsBody {
+  const fields: Record<string, string | null> = {};
+  for (const assignment of assignments) {
+    const [key, ...rest] = assignment.split('=');
+    if (!key || rest.length === 0) throw new Error(SETTINGS_USAGE);
+    const value = rest.join('=');
+    fields[key] = key === 'notification_email' && value === 'none' ? null : value;
+  }
+  const parsed = UpdateSettingsBody.safeParse(fields);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('\n'));
+  return parsed.data;
+}
 
 function environment(value: string | undefined): 'sandbox' | 'live' {
   const parsed = z.enum(['sandbox', 'live']).safeParse(value);
@@ -14,7 +32,7 @@ function environment(value: string | undefined): 'sandbox' | 'live' {
 
 async function run(args: string[]): Promise<void> {
   loadDotEnv();
-  const [command, first, second] = args;
+  const [command, first, second, ...more] = args;
   // Without DATABASE_URL, the database of a running `npm run dev`.
   const databaseUrl =
     process.env.DATABASE_URL ??
@@ -41,8 +59,20 @@ async function run(args: string[]): Promise<void> {
         console.log(`revoked ${first}`);
         break;
       }
+      case 'settings': {
+        if (!first) throw new Error(SETTINGS_USAGE);
+        const assignments = [second, ...more].filter((arg): arg is string => arg !== undefined);
+        const settings = assignments.length
+          ? await merchants.updateSettings(first, settingsBody(assignments))
+          : await merchants.getSettings(first);
+        console.log(
+          `merchant            ${settings.merchant_id} (${settings.name})\n` +
+            `notification_email  ${settings.notification_email ?? 'none'}\ntimezone            ${settings.timezone}`,
+        );
+        break;
+      }
       default:
-        throw new Error('usage: merchant <create|issue-key|revoke-key> ...');
+        throw new Error('usage: merchant <create|issue-key|revoke-key|settings> ...');
     }
   } finally {
     await db.$disconnect();

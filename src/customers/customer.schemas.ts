@@ -46,7 +46,7 @@ export const Address = z
   })
   .meta({ id: 'Address' });
 
-const Email = z
+export const Email = z
   .string()
   .trim()
   .max(320)
@@ -66,7 +66,7 @@ export const Currency = z
   .toUpperCase()
   .refine(isCurrencyCode, 'expected an ISO 4217 currency code such as "USD"')
   .meta({ example: 'USD' });
-const TimeZone = z
+export const TimeZone = z
   .string()
   .trim()
   .refine(isTimeZone, 'expected an IANA time zone name such as "Europe/Paris"')

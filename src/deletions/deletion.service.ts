@@ -101,11 +101,26 @@ export class DeletionService {
     });
   }
 
-  /** Activity: a step needs a person; the API and the merchant see why. */
+  /**
+   * Activity: a step needs a person; the API and the merchant see why. Entering `action_required`
+   * records `customer.deletion_action_required` (the merchant is emailed, webhooks receive it);
+   * a repeat of the activity finds the deletion waiting already and records nothing more.
+   */
   async markActionRequired(customerId: string, step: string, reason: string): Promise<void> {
-    await this.deps.db.customerDeletion.update({
-      where: { customerId },
-      data: { status: 'action_required', currentStep: step, failureReason: reason },
+    await this.deps.db.$transaction(async (tx) => {
+      const [entered] = await tx.$queryRaw<{ id: string }[]>`
+        UPDATE customer_deletions SET status = 'action_required', current_step = ${step}, failure_reason = ${reason}, updated_at = now()
+        WHERE customer_id = ${customerId} AND status <> 'action_required'
+        RETURNING id`;
+      if (!entered) {
+        await tx.customerDeletion.update({ where: { customerId }, data: { currentStep: step, failureReason: reason } });
+        return;
+      }
+      const deletion = await tx.customerDeletion.findUniqueOrThrow({ where: { customerId }, include: { customer: true } });
+      const scope = { merchantId: deletion.customer.merchantId, environment: deletion.customer.environment };
+      await recordEvents(tx, scope, [
+        { type: 'customer.deletion_action_required', object: this.serialize(deletion), customerId, extra: { step, reason } },
+      ]);
     });
   }
 

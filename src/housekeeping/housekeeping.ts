@@ -16,6 +16,9 @@ export interface Housekeeping {
 
 /** Deliveries due this long ago with no sender on them lost their nudge: nudge again. */
 const WEBHOOK_OVERDUE_MS = 30_000;
+/** Enrolments pending this long with no enroller on them, and queued messages this overdue, likewise. */
+const ENROLMENT_PENDING_MS = 30_000;
+const MESSAGE_OVERDUE_MS = 30_000;
 
 /**
  * The worker's background passes: the outbox relay (the event bus), the idempotency purge, and
@@ -59,6 +62,22 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
       intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
       run: async () => {
         await services.webhooks.reconcileOverdue(WEBHOOK_OVERDUE_MS);
+        return false;
+      },
+    },
+    {
+      name: 'sequence enrolment reconciler',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.sequences.reconcilePending(ENROLMENT_PENDING_MS);
+        return false;
+      },
+    },
+    {
+      name: 'message queue reconciler',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        await services.messageQueue.reconcileOverdue(MESSAGE_OVERDUE_MS);
         return false;
       },
     },

@@ -6,6 +6,7 @@ import { newId } from '../lib/ids.js';
 import { jsonNestedDeeperThan } from '../lib/validation.js';
 import type { Logger } from '../logger.js';
 import type { MerchantService } from '../merchants/merchant.service.js';
+import { unsubscribePage } from '../messaging/unsubscribe.page.js';
 import { docsRoutes } from '../openapi/docs.routes.js';
 import { OPERATIONS, type OperationDeps } from '../operations.js';
 import { authenticate } from './auth.js';
@@ -75,6 +76,7 @@ export function createApp({ db, pool, config, logger, merchants, handlers }: App
   const operations = splitOperations(OPERATIONS);
   app.use(operationsRouter(operations.public, handlers));
   app.use(docsRoutes());
+  app.use(unsubscribePage(handlers.messages));
 
   const v1 = express.Router();
   // Authenticate before reading a body, so an anonymous caller cannot make the API parse 1 MB.

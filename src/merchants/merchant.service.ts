@@ -1,10 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db.js';
+import type { Merchant } from '../generated/prisma/client.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { Scope } from '../lib/scope.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import type { SettingsObject, UpdateSettingsBody } from './merchant.schemas.js';
 
 const KEY_PATTERN = /^sk_(sandbox|live)_[A-Za-z0-9]{32}$/;
 const SHOWN_PREFIX_LENGTH = 15;
@@ -88,6 +90,30 @@ export class MerchantService {
     for (const [hash, cached] of this.cache) if (cached.key.apiKeyId === apiKeyId) this.cache.delete(hash);
   }
 
+  async getSettings(merchantId: string): Promise<SettingsObject> {
+    const merchant = await this.deps.db.merchant.findUnique({ where: { id: merchantId } });
+    if (!merchant) throw new NotFoundError('merchant', merchantId);
+    return serializeSettings(merchant);
+  }
+
+  /** Notification address, time zone, name: from the settings endpoint and the merchant CLI alike. */
+  async updateSettings(merchantId: string, body: UpdateSettingsBody, write?: WriteContext<SettingsObject>): Promise<SettingsObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const { count } = await tx.merchant.updateMany({
+        where: { id: merchantId },
+        data: {
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.notification_email !== undefined && { notificationEmail: body.notification_email }),
+          ...(body.timezone !== undefined && { timezone: body.timezone }),
+        },
+      });
+      if (count === 0) throw new NotFoundError('merchant', merchantId);
+      const result = serializeSettings(await tx.merchant.findUniqueOrThrow({ where: { id: merchantId } }));
+      await write?.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
   /** Resolves a presented key to its merchant and environment, or throws 401. */
   async authenticate(presented: string | undefined): Promise<AuthenticatedKey> {
     if (!presented) {
@@ -130,4 +156,14 @@ export class MerchantService {
       .update({ where: { id: cached.key.apiKeyId }, data: { lastUsedAt: now } })
       .catch((error: unknown) => this.deps.logger?.warn({ err: error }, 'could not record when an API key was used'));
   }
+}
+
+function serializeSettings(merchant: Merchant): SettingsObject {
+  return {
+    object: 'settings',
+    merchant_id: merchant.id,
+    name: merchant.name,
+    notification_email: merchant.notificationEmail,
+    timezone: merchant.timezone,
+  };
 }

@@ -38,6 +38,18 @@ export interface WebhookServiceDeps {
   /** Deliveries claimed per pass, and sent at once. */
   batchSize?: number;
   concurrency?: number;
+  /** A delivery failing this many attempts (or for good) makes the endpoint failing: `onEndpointFailing` is told. */
+  failingAfterAttempts?: number;
+  onEndpointFailing?: (failure: EndpointFailure) => Promise<void>;
+}
+
+export interface EndpointFailure {
+  endpointId: string;
+  merchantId: string;
+  environment: Environment;
+  url: string;
+  error: string;
+  attempts: number;
 }
 
 /** What one delivery pass did, for the endpoint's workflow to decide when to run the next. */
@@ -86,7 +98,7 @@ export class WebhookService {
   private readonly deps: Required<WebhookServiceDeps>;
 
   constructor(deps: WebhookServiceDeps) {
-    this.deps = { post: postWebhook, batchSize: 100, concurrency: 10, ...deps };
+    this.deps = { post: postWebhook, batchSize: 100, concurrency: 10, failingAfterAttempts: 3, onEndpointFailing: async () => {}, ...deps };
   }
 
   async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
@@ -321,6 +333,7 @@ export class WebhookService {
       return outcome;
     });
     await this.record(claimed, outcomes);
+    await this.reportFailing(endpoint, claimed, outcomes);
     const [next] = await db.$queryRaw<{ due: Date | null }[]>`
       SELECT min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) AS due
       FROM webhook_deliveries WHERE endpoint_id = ${endpointId} AND status = 'pending'`;
@@ -413,6 +426,29 @@ export class WebhookService {
     const { secrets } = this.deps;
     const overlapping = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
     return [secrets.decrypt(endpoint.secret), ...(overlapping ? [secrets.decrypt(endpoint.previousSecret!)] : [])];
+  }
+
+  /**
+   * An endpoint is failing once one of its deliveries has failed `failingAfterAttempts` attempts
+   * in a row, or failed for good. The listener keeps its own count of streaks (one notice each).
+   */
+  private async reportFailing(endpoint: WebhookEndpoint, claimed: ClaimedDelivery[], outcomes: (AttemptOutcome | undefined)[]): Promise<void> {
+    const threshold = Math.min(this.deps.failingAfterAttempts, this.deps.retrySchedule.length + 1);
+    const index = outcomes.findIndex((outcome, i) => outcome?.error && (outcome.final || claimed[i]!.attempts + 1 >= threshold));
+    if (index < 0) return;
+    try {
+      await this.deps.onEndpointFailing({
+        endpointId: endpoint.id,
+        merchantId: endpoint.merchantId,
+        environment: endpoint.environment,
+        url: endpoint.url,
+        error: outcomes[index]!.error!,
+        attempts: claimed[index]!.attempts + 1,
+      });
+    } catch (error) {
+      // The deliveries are recorded; the next failing attempt reports the streak again.
+      this.deps.logger.warn({ err: error, endpointId: endpoint.id }, 'could not report a failing webhook endpoint');
+    }
   }
 
   /** Whether the endpoint is still enabled, re-read at most every ENDPOINT_RECHECK_MS during a pass. */

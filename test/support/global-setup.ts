@@ -7,6 +7,7 @@ import { freePort, startStack } from '../../src/dev/stack.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/migrate.js';
 import { createRuntime, startWorker } from '../../src/runtime.js';
+import { startTwilioStandIn } from './twilio-standin.js';
 
 export interface TestEnvironment {
   DATABASE_URL: string;
@@ -21,6 +22,12 @@ export interface TestEnvironment {
   HOUSEKEEPING_INTERVAL_MS: string;
   DELETION_STUCK_AFTER_MS: string;
   LOG_LEVEL: string;
+  SMS_PROVIDER: string;
+  TWILIO_ACCOUNT_SID: string;
+  TWILIO_AUTH_TOKEN: string;
+  TWILIO_FROM: string;
+  /** The Twilio stand-in (test/support/twilio-standin.ts): `GET /__requests` lists what it received. */
+  TWILIO_API_URL: string;
 }
 
 declare module 'vitest' {
@@ -52,6 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     logger,
   });
   await migrate(stack.databaseUrl, logger);
+  const twilio = await startTwilioStandIn();
 
   const testEnv: TestEnvironment = {
     DATABASE_URL: stack.databaseUrl,
@@ -68,6 +76,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     HOUSEKEEPING_INTERVAL_MS: '500',
     DELETION_STUCK_AFTER_MS: '2000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    // SMS go through the real Twilio client, to a stand-in of its Messages endpoint.
+    SMS_PROVIDER: 'twilio',
+    TWILIO_ACCOUNT_SID: `AC${'0'.repeat(31)}1`,
+    TWILIO_AUTH_TOKEN: 'test-auth-token',
+    TWILIO_FROM: '+14155550100',
+    TWILIO_API_URL: twilio.url,
   };
   const config = loadConfig({ ...process.env, ...testEnv, NODE_ENV: 'test' });
   const runtime = await createRuntime(config, logger);
@@ -77,6 +91,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await worker.stop();
     await runtime.stop();
+    await twilio.stop();
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   };

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { Email, TimeZone } from '../customers/customer.schemas.js';
+
+export const SettingsObject = z
+  .object({
+    object: z.literal('settings'),
+    merchant_id: z.string(),
+    name: z.string(),
+    notification_email: z
+      .string()
+      .nullable()
+      .meta({ description: 'Where the service emails you: a customer deletion that needs action, a webhook endpoint that starts failing.' }),
+    timezone: z.string().meta({ description: 'Your time zone: send windows of customers without one of their own.' }),
+  })
+  .meta({ id: 'Settings' });
+export type SettingsObject = z.infer<typeof SettingsObject>;
+
+export const UpdateSettingsBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    notification_email: Email.nullish().meta({ description: 'null stops notifications.' }),
+    timezone: TimeZone.optional(),
+  })
+  .meta({ id: 'UpdateSettingsBody' });
+export type UpdateSettingsBody = z.output<typeof UpdateSettingsBody>;

@@ -1,0 +1,256 @@
+import type { Client } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
+import { Prisma, type Db, type DbTx } from '../db.js';
+import type { BusEvent } from '../events/event-bus.js';
+import type { Environment } from '../generated/prisma/enums.js';
+import type { Merchant, Message } from '../generated/prisma/client.js';
+import type { Clock } from '../lib/clock.js';
+import { mapWithConcurrency } from '../lib/concurrency.js';
+import { newId } from '../lib/ids.js';
+import type { Logger } from '../logger.js';
+import type { EndpointFailure } from '../webhooks/webhook.service.js';
+import type { EmailContent, MessageService } from './message.service.js';
+import {
+  notificationEmail,
+  receiptEmail,
+  refundEmail,
+  type Email,
+  type NotificationData,
+  type PaymentSnapshot,
+  type RefundSnapshot,
+} from './transactional.js';
+
+export interface MessageQueueDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  messages: MessageService;
+  clock: Clock;
+  logger: Logger;
+  batchSize?: number;
+  concurrency?: number;
+}
+
+
+/** Waits before each retry of a send that certainly did not happen; then the message is `failed`. */
+const RETRY_DELAYS_MS = [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000];
+/** A batch claim outlives a pass (batch / concurrency sends of at most the SMTP timeouts each). */
+const CLAIM_MS = 300_000;
+
+type ClaimedMessage = Pick<Message, 'id' | 'idempotencyKey' | 'merchantId' | 'environment' | 'customerId' | 'kind' | 'attempts' | 'data'>;
+
+type QueuedRow = { kind: 'receipt' | 'refund_notice' | 'notification'; key: string; customerId: string | null; data: object };
+
+/**
+ * Receipts, refund notices and merchant notifications: rows queued by the event bus (unique on
+ * their key: `receipt:<payment id>`, `refund-notice:<refund id>`, `notification:<event id>`), so
+ * a re-delivered event queues nothing twice, and sent in batches by one `message-queue:<merchant>`
+ * workflow per merchant, as webhook deliveries are.
+ */
+export class MessageQueueService {
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+
+  constructor(private readonly deps: MessageQueueDeps) {
+    this.batchSize = deps.batchSize ?? 50;
+    this.concurrency = deps.concurrency ?? 5;
+  }
+
+  /** Event bus side, in the relay's transaction: the messages a batch of events calls for. */
+  async planFromEvents(tx: DbTx, events: BusEvent[]): Promise<string[]> {
+    const rows: (QueuedRow & { merchantId: string; environment: Environment })[] = events.flatMap((event) =>
+      this.messagesFor(event).map((row) => ({ ...row, merchantId: event.merchantId, environment: event.environment })),
+    );
+    if (rows.length === 0) return [];
+    await tx.message.createMany({
+      data: rows.map((row) => ({
+        id: newId('message'),
+        merchantId: row.merchantId,
+        environment: row.environment,
+        customerId: row.customerId,
+        kind: row.kind,
+        channel: 'email',
+        idempotencyKey: row.key,
+        data: row.data as Prisma.InputJsonObject,
+      })),
+      skipDuplicates: true,
+    });
+    return [...new Set(rows.map((row) => row.merchantId))];
+  }
+
+  private messagesFor(event: BusEvent): QueuedRow[] {
+    const object = event.data.object as unknown as PaymentSnapshot & { customer_id?: string | null };
+    switch (event.type) {
+      case 'payment.succeeded':
+        return object.customer_id ? [{ kind: 'receipt', key: `receipt:${object.id}`, customerId: object.customer_id, data: { payment: object } }] : [];
+      case 'payment.refunded':
+      case 'payment.partially_refunded': {
+        const refund = event.data.refund as RefundSnapshot | undefined;
+        if (!object.customer_id || !refund?.id) return [];
+        return [{ kind: 'refund_notice', key: `refund-notice:${refund.id}`, customerId: object.customer_id, data: { payment: object, refund } }];
+      }
+      case 'customer.deletion_action_required': {
+        const data: NotificationData = {
+          type: 'deletion_action_required',
+          environment: event.environment,
+          customer_id: event.customerId ?? String((event.data.object as { customer_id?: string }).customer_id),
+          step: String(event.data.step),
+          reason: String(event.data.reason),
+        };
+        return [{ kind: 'notification', key: `notification:${event.id}`, customerId: null, data }];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /**
+   * Once per failing streak of a webhook endpoint: the key names the endpoint and its last
+   * successful delivery, so repeated failures share one key until a success starts a new streak.
+   */
+  async endpointFailing(failure: EndpointFailure): Promise<void> {
+    const [lastSuccess] = await this.deps.db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM webhook_deliveries WHERE endpoint_id = ${failure.endpointId} AND status = 'succeeded'
+      ORDER BY delivered_at DESC NULLS LAST, id DESC LIMIT 1`;
+    const data: NotificationData = {
+      type: 'webhook_endpoint_failing',
+      environment: failure.environment,
+      endpoint_id: failure.endpointId,
+      url: failure.url,
+      error: failure.error,
+      attempts: failure.attempts,
+    };
+    const { count } = await this.deps.db.message.createMany({
+      data: [
+        {
+          id: newId('message'),
+          merchantId: failure.merchantId,
+          environment: failure.environment,
+          kind: 'notification',
+          channel: 'email',
+          idempotencyKey: `notification:webhook-failing:${failure.endpointId}:${lastSuccess?.id ?? 'never'}`,
+          data: data as unknown as Prisma.InputJsonObject,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    if (count > 0) await this.nudge([failure.merchantId]);
+  }
+
+  /** Wakes each merchant's queue workflow, starting it if needed. Lost nudges are repaired by the reconciler. */
+  async nudge(merchantIds: string[]): Promise<void> {
+    const results = await Promise.allSettled(
+      merchantIds.map((merchantId) =>
+        this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.messageQueue, {
+          workflowId: workflowIds.messageQueue(merchantId),
+          taskQueue: this.deps.taskQueue,
+          args: [{ merchantId }],
+          signal: messagesQueuedSignal,
+          signalArgs: [],
+          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: merchantId }],
+        }),
+      ),
+    );
+    results.forEach((result, index) => {
+      if (result.status === 'rejected') this.deps.logger.warn({ err: result.reason, merchantId: merchantIds[index] }, 'could not nudge a message queue; the reconciler will');
+    });
+  }
+
+  /** Housekeeping: merchants with messages overdue and unclaimed (a lost nudge, Temporal was down). */
+  async reconcileOverdue(overdueByMs: number): Promise<number> {
+    const now = this.deps.clock.now();
+    const merchants = await this.deps.db.$queryRaw<{ merchant_id: string }[]>`
+      SELECT DISTINCT merchant_id FROM messages
+      WHERE kind <> 'sequence' AND status IN ('queued', 'sending')
+        AND next_attempt_at < ${new Date(now.getTime() - overdueByMs)}
+        AND (locked_until IS NULL OR locked_until < ${now})`;
+    if (merchants.length > 0) await this.nudge(merchants.map((row) => row.merchant_id));
+    return merchants.length;
+  }
+
+  /**
+   * Activity side: one pass over a merchant's due messages. First, sends a crashed pass left
+   * `sending` past their lease become `unknown` (never resent). Then a batch of queued messages is
+   * claimed and each is composed, claimed `sending`, sent and recorded; failures are recorded,
+   * never thrown.
+   */
+  async sendDue(merchantId: string, options: { heartbeat?: () => void } = {}): Promise<MessageQueuePass> {
+    const { db } = this.deps;
+    const now = this.deps.clock.now();
+    const interrupted = await db.message.findMany({
+      where: { merchantId, kind: { not: 'sequence' }, status: 'sending', lockedUntil: { lt: now } },
+      select: { id: true },
+    });
+    for (const message of interrupted) await this.deps.messages.markInterrupted(message.id);
+    const claimed = await db.$queryRaw<ClaimedMessage[]>`
+      UPDATE messages SET locked_until = ${new Date(now.getTime() + CLAIM_MS)}
+      WHERE id IN (
+        SELECT id FROM messages
+        WHERE merchant_id = ${merchantId} AND kind <> 'sequence' AND status = 'queued' AND next_attempt_at <= ${now}
+          AND (locked_until IS NULL OR locked_until < ${now})
+        ORDER BY next_attempt_at, id
+        LIMIT ${this.batchSize}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id, idempotency_key AS "idempotencyKey", merchant_id AS "merchantId", environment, customer_id AS "customerId",
+        kind, attempts, data`;
+    const merchant = claimed.length > 0 ? await db.merchant.findUniqueOrThrow({ where: { id: merchantId } }) : undefined;
+    const outcomes = await mapWithConcurrency(claimed, this.concurrency, async (message) => {
+      const status = await this.sendOne(message, merchant!);
+      options.heartbeat?.();
+      return status;
+    });
+    const [next] = await db.$queryRaw<{ due: Date | null }[]>`
+      SELECT min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) AS due
+      FROM messages WHERE merchant_id = ${merchantId} AND kind <> 'sequence' AND status IN ('queued', 'sending')`;
+    return {
+      sent: outcomes.filter((status) => status === 'sent').length,
+      moreDue: claimed.length === this.batchSize,
+      nextDueAt: next?.due?.toISOString() ?? null,
+    };
+  }
+
+  private async sendOne(message: ClaimedMessage, merchant: Merchant): Promise<string> {
+    const { db, messages } = this.deps;
+    const composed = await this.compose(message, merchant);
+    if ('skip' in composed || 'error' in composed) {
+      const data = 'skip' in composed ? { status: 'skipped' as const, skipReason: composed.skip } : { status: 'failed' as const, error: composed.error };
+      await db.message.updateMany({ where: { id: message.id, status: 'queued' }, data: { ...data, lockedUntil: null } });
+      return data.status;
+    }
+    const claimed = await db.$transaction((tx) => messages.claim(tx, message.id, composed));
+    if (!claimed) return 'gone';
+    const delay = RETRY_DELAYS_MS[message.attempts];
+    const result = await messages.deliver(message, composed, {
+      finalAttempt: delay === undefined,
+      retryAt: new Date(this.deps.clock.now().getTime() + (delay ?? 0)),
+    });
+    return result.status;
+  }
+
+  /** The email a queued message is, to whom; or why it is not sent. */
+  private async compose(message: ClaimedMessage, merchant: Merchant): Promise<EmailContent | { skip: string } | { error: string }> {
+    const data = message.data as { payment?: PaymentSnapshot; refund?: RefundSnapshot } & Partial<NotificationData>;
+    let email: Email;
+    let to: string | null;
+    try {
+      if (message.kind === 'notification') {
+        to = merchant.notificationEmail;
+        if (!to) return { skip: 'the merchant has no notification address' };
+        email = notificationEmail(data as NotificationData, merchant.name);
+      } else {
+        const customer = message.customerId ? await this.deps.db.customer.findUnique({ where: { id: message.customerId } }) : null;
+        if (!customer || customer.status === 'deleted') return { skip: 'customer deleted' };
+        to = customer.email;
+        if (!to) return { skip: 'no email address' };
+        const reader = { name: customer.name, timeZone: customer.timezone ?? merchant.timezone };
+        email =
+          message.kind === 'receipt'
+            ? receiptEmail(data.payment!, merchant.name, reader)
+            : refundEmail(data.payment!, data.refund!, merchant.name, reader);
+      }
+    } catch (error) {
+      return { error: `could not be composed: ${(error as Error).message}` };
+    }
+    return { channel: 'email', to, ...email };
+  }
+}

@@ -1,0 +1,237 @@
+import type { CustomerService } from '../customers/customer.service.js';
+import { serializeCustomer } from '../customers/customer.serializer.js';
+import type { Db, DbTx } from '../db.js';
+import { recordEvents } from '../events/outbox.js';
+import type { Message } from '../generated/prisma/client.js';
+import type { Clock } from '../lib/clock.js';
+import { NotFoundError } from '../lib/errors.js';
+import { paginate, type Page } from '../lib/pagination.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
+import type { Logger } from '../logger.js';
+import { DeliveryError } from './delivery-error.js';
+import type { Mailer } from './mailer.js';
+import type { Channel, ListMessagesQuery, MessageObject, OptOutObject } from './message.schemas.js';
+import { serializeMessage, serializeOptOut } from './message.serializer.js';
+import type { SmsProvider } from './sms.js';
+import { smsSize } from './sms-segments.js';
+import { unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.js';
+
+export interface EmailContent {
+  channel: 'email';
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  headers?: Record<string, string>;
+}
+export interface SmsContent {
+  channel: 'sms';
+  to: string;
+  body: string;
+}
+export type MessageContent = EmailContent | SmsContent;
+
+/** What one provider call came to. `retry`: certainly not sent, and may be tried again. */
+export type SendResult =
+  | { status: 'sent'; providerMessageId: string }
+  | { status: 'failed' | 'unknown'; error: string }
+  | { status: 'retry'; error: string };
+
+/** The identity of a message row being sent. */
+export type SendingMessage = Pick<Message, 'id' | 'idempotencyKey' | 'merchantId' | 'environment' | 'customerId'>;
+
+export type OptOutSource = OptOutObject['source'];
+
+export interface MessageServiceDeps {
+  db: Db;
+  mailer: Mailer;
+  sms: SmsProvider;
+  customers: CustomerService;
+  clock: Clock;
+  logger: Logger;
+  unsubscribeSecret: string;
+  /** Base of the links put into messages (the API's public address). */
+  publicBaseUrl: string;
+}
+
+/** Claimed rows belong to their sender this long; a longer cut-off `sending` row was interrupted. */
+export const SENDING_LEASE_MS = 120_000;
+
+/**
+ * Messages and their channels. Every message is a row unique on its idempotency key, and a row is
+ * `sending` (committed) before its provider call and final after it: a retry that finds it
+ * `sending` knows the previous call was cut off and never calls the provider again.
+ */
+export class MessageService {
+  constructor(private readonly deps: MessageServiceDeps) {}
+
+  // --- The API ------------------------------------------------------------------------------------
+
+  async listForCustomer(scope: Scope, customerId: string, query: ListMessagesQuery): Promise<Page<MessageObject>> {
+    const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
+    const where = {
+      customerId: customer.id,
+      ...(query.sequence_id && { sequenceId: query.sequence_id }),
+      ...(query.status && { status: query.status }),
+    };
+    return paginate(this.deps.db.message, where, query, serializeMessage);
+  }
+
+  async listOptOuts(scope: Scope, customerId: string): Promise<{ object: 'list'; data: OptOutObject[] }> {
+    const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
+    const rows = await this.deps.db.messageOptOut.findMany({ where: { customerId: customer.id }, orderBy: { channel: 'asc' } });
+    return { object: 'list', data: rows.map(serializeOptOut) };
+  }
+
+  /** Records that the customer opted out of a channel (idempotent), with `customer.unsubscribed`. */
+  async optOut(write: WriteContext<OptOutObject>, customerId: string, channel: Channel): Promise<OptOutObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const customer = await this.deps.customers.find(tx, write, customerId);
+      const optOut = await this.recordOptOut(tx, customer.id, channel, 'api');
+      const result = serializeOptOut(optOut);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  /** The customer agreed to receive the channel again (you hold their consent): `customer.resubscribed`. */
+  async optIn(write: WriteContext<OptOutObject & { deleted: true }>, customerId: string, channel: Channel): Promise<OptOutObject & { deleted: true }> {
+    return this.deps.db.$transaction(async (tx) => {
+      const customer = await this.deps.customers.find(tx, write, customerId);
+      const existing = await tx.messageOptOut.findUnique({ where: { customerId_channel: { customerId: customer.id, channel } } });
+      if (!existing) throw new NotFoundError(`${channel} opt-out of customer`, customer.id, 'channel');
+      await tx.messageOptOut.delete({ where: { customerId_channel: { customerId: customer.id, channel } } });
+      await recordEvents(tx, write, [
+        { type: 'customer.resubscribed', object: serializeCustomer(customer), customerId: customer.id, extra: { channel } },
+      ]);
+      const result = { ...serializeOptOut(existing), deleted: true as const };
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  /** The link a marketing message carries: it opts its customer out of the channel. */
+  unsubscribeUrl(customerId: string, channel: Channel): string {
+    return `${this.deps.publicBaseUrl}/unsubscribe/${unsubscribeToken({ customerId, channel }, this.deps.unsubscribeSecret)}`;
+  }
+
+  /** What an unsubscribe link opts out of, if it is genuine. */
+  checkUnsubscribeToken(token: string): { channel: Channel } | undefined {
+    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeSecret);
+    return target && { channel: target.channel };
+  }
+
+  /**
+   * A followed unsubscribe link (RFC 8058 one-click POST, or the confirmation page's button).
+   * Undefined for a forged or unknown link; repeating it changes nothing.
+   */
+  async unsubscribe(token: string): Promise<{ channel: Channel } | undefined> {
+    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeSecret);
+    if (!target) return undefined;
+    await this.deps.db.$transaction(async (tx) => {
+      const customer = await tx.customer.findUnique({ where: { id: target.customerId } });
+      // A deleted customer receives nothing any more: there is nothing left to opt out of.
+      if (customer && customer.status !== 'deleted') await this.recordOptOut(tx, customer.id, target.channel, 'unsubscribe_link');
+    });
+    return { channel: target.channel };
+  }
+
+  async isOptedOut(tx: DbTx | Db, customerId: string, channel: Channel): Promise<boolean> {
+    return (await tx.messageOptOut.count({ where: { customerId, channel } })) > 0;
+  }
+
+  /**
+   * Erasure (GDPR): the addresses, subjects and rendered facts of a customer's messages are
+   * removed; the rows stay, so what was sent when remains countable.
+   */
+  async eraseCustomer(tx: DbTx, customerId: string): Promise<number> {
+    return tx.$executeRaw`
+      UPDATE messages SET recipient = NULL, subject = NULL, data = NULL,
+        error = CASE WHEN error IS NULL THEN NULL ELSE 'erased' END, updated_at = now()
+      WHERE customer_id = ${customerId} AND (recipient IS NOT NULL OR subject IS NOT NULL OR data IS NOT NULL)`;
+  }
+
+  private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource) {
+    const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
+    const inserted = await tx.$executeRaw`
+      INSERT INTO message_opt_outs (customer_id, channel, merchant_id, environment, source)
+      VALUES (${customerId}, ${channel}::"MessageChannel", ${customer.merchantId}, ${customer.environment}::"Environment", ${source})
+      ON CONFLICT (customer_id, channel) DO NOTHING`;
+    if (inserted > 0) {
+      await recordEvents(tx, customer, [
+        { type: 'customer.unsubscribed', object: serializeCustomer(customer), customerId, extra: { channel, source } },
+      ]);
+    }
+    return tx.messageOptOut.findUniqueOrThrow({ where: { customerId_channel: { customerId, channel } } });
+  }
+
+  // --- Sending -------------------------------------------------------------------------------------
+
+  /**
+   * Claims a `queued` row for one provider call (`sending`, committed by the caller's transaction
+   * before the call), with what it will be sent as. False when the row is not queued any more.
+   */
+  async claim(tx: DbTx, messageId: string, content: MessageContent): Promise<boolean> {
+    const subject = content.channel === 'email' ? content.subject : null;
+    const segments = content.channel === 'sms' ? smsSize(content.body).segments : null;
+    const provider = content.channel === 'email' ? 'smtp' : this.deps.sms.name;
+    const claimed = await tx.$executeRaw`
+      UPDATE messages SET status = 'sending', attempts = attempts + 1, recipient = ${content.to}, subject = ${subject},
+        segments = ${segments}, provider = ${provider}, error = NULL,
+        locked_until = ${new Date(this.deps.clock.now().getTime() + SENDING_LEASE_MS)}, updated_at = now()
+      WHERE id = ${messageId} AND status = 'queued'`;
+    return claimed > 0;
+  }
+
+  /**
+   * The provider call for a claimed row, and its outcome recorded on the row. A call that certainly
+   * did not send goes back to `queued` (at `retryAt`) unless this was the last attempt.
+   */
+  async deliver(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean; retryAt: Date }): Promise<SendResult> {
+    let result: SendResult;
+    try {
+      const providerMessageId =
+        content.channel === 'email'
+          ? (await this.deps.mailer.send({ ...content, idempotencyKey: message.idempotencyKey })).messageId
+          : (await this.deps.sms.send({ to: content.to, body: content.body, idempotencyKey: message.idempotencyKey })).id;
+      result = { status: 'sent', providerMessageId };
+    } catch (error) {
+      const failure = error instanceof DeliveryError ? error : new DeliveryError('ambiguous', error instanceof Error ? error.message : String(error));
+      if (failure.recipientOptedOut && message.customerId) await this.providerOptOut(message.customerId, content.channel);
+      if (failure.kind === 'not_sent') {
+        result = options.finalAttempt ? { status: 'failed', error: `gave up retrying: ${failure.message}` } : { status: 'retry', error: failure.message };
+      } else {
+        result = { status: failure.kind === 'rejected' ? 'failed' : 'unknown', error: failure.message };
+      }
+      this.deps.logger.warn({ messageId: message.id, outcome: result.status, err: failure }, 'message not sent');
+    }
+    await this.record(message.id, result, options.retryAt);
+    return result;
+  }
+
+  /** A `sending` row found by a later attempt: its call was cut off, it is never sent again. */
+  async markInterrupted(messageId: string): Promise<{ status: 'unknown'; error: string }> {
+    const error = 'the send was interrupted (worker stopped or timed out during the provider call); not sent again so it cannot arrive twice';
+    await this.record(messageId, { status: 'unknown', error }, this.deps.clock.now());
+    return { status: 'unknown', error };
+  }
+
+  private async record(messageId: string, result: SendResult, retryAt: Date): Promise<void> {
+    const now = this.deps.clock.now();
+    const status = result.status === 'retry' ? 'queued' : result.status;
+    await this.deps.db.$executeRaw`
+      UPDATE messages SET status = ${status}::"MessageStatus",
+        provider_message_id = ${result.status === 'sent' ? result.providerMessageId : null},
+        error = ${result.status === 'sent' ? null : result.error},
+        sent_at = ${result.status === 'sent' ? now : null},
+        next_attempt_at = ${result.status === 'retry' ? retryAt : now},
+        locked_until = NULL, updated_at = now()
+      WHERE id = ${messageId} AND status = 'sending'`;
+  }
+
+  private async providerOptOut(customerId: string, channel: Channel): Promise<void> {
+    await this.deps.db.$transaction((tx) => this.recordOptOut(tx, customerId, channel, 'provider')).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, customerId }, 'could not record the opt-out the provider reported');
+    });
+  }
+}

@@ -1,0 +1,272 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEARCH_ATTRIBUTES, workflowIds } from '../../workflows/definitions.js';
+import { recordEvents } from '../../src/events/outbox.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { address, emailStep, mailTo, phone, sleep, smsStep, smsTo } from '../support/messaging.js';
+
+describe('sequences: tag-triggered emails and SMS on the real worker, SMTP server and Twilio stand-in', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.stop());
+
+  async function sequence(key: string, body: Record<string, unknown>) {
+    const created = await api.request('POST', '/v1/sequences', { key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  }
+
+  async function customer(key: string, body: Record<string, unknown>) {
+    const created = await api.request('POST', '/v1/customers', { key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  }
+
+  const tag = (key: string, customerId: string, ...tags: string[]) => api.request('POST', `/v1/customers/${customerId}/tags`, { key, body: { tags } });
+  const untag = (key: string, customerId: string, name: string) => api.request('DELETE', `/v1/customers/${customerId}/tags/${name}`, { key });
+  const enrollments = async (customerId: string) =>
+    api.runtime.db.sequenceEnrollment.findMany({ where: { customerId }, orderBy: { id: 'asc' } });
+  const messages = async (customerId: string) => api.runtime.db.message.findMany({ where: { customerId }, orderBy: [{ sequenceId: 'asc' }, { step: 'asc' }] });
+  const runOf = (sequenceId: string, customerId: string) => api.runtime.temporal.workflow.getHandle(workflowIds.sequence(sequenceId, customerId));
+  /** The result of a customer's run, once the enroller has started it. */
+  const resultOf = async (sequenceId: string, customerId: string) => {
+    const handle = runOf(sequenceId, customerId);
+    await eventually(() => handle.describe().then(() => true), 30_000, 'the sequence run');
+    return handle.result();
+  };
+  const emails = (to: string, count: number, what = `${count} emails`) =>
+    eventually(async () => {
+      const caught = await mailTo(to);
+      return caught.length >= count ? caught : undefined;
+    }, 30_000, what);
+
+  it('tag added -> the first email arrives, signed for one-click unsubscribe, then the SMS after its delay', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Welcome');
+    const seq = await sequence(key, {
+      name: 'Trial',
+      trigger_tag: 'trial',
+      steps: [
+        {
+          channel: 'email',
+          delay: '0s',
+          template: {
+            subject: 'Welcome, {{ customer.first_name }}',
+            html: '<p>Hi {{ customer.name }}, you are on the {{ customer.metadata.plan | default: "free" }} plan.</p>',
+          },
+        },
+        smsStep('Hi {{ customer.first_name }}, 2 days left on your trial.', '2s'),
+      ],
+    });
+    const email = address('welcome');
+    const number = phone();
+    const ada = await customer(key, { email, phone: number, name: 'Ada <Lovelace>', metadata: { plan: 'pro' } });
+    expect((await tag(key, ada.id, 'trial')).status).toBe(200);
+
+    const [first] = await emails(email, 1, 'the welcome email');
+    expect(first!.subject).toBe('Welcome, Ada');
+    // Customer data is escaped in HTML; the text part is derived; both carry the unsubscribe link.
+    expect(first!.html).toContain('Hi Ada &lt;Lovelace&gt;, you are on the pro plan.');
+    expect(first!.text).toContain('Hi Ada <Lovelace>, you are on the pro plan.');
+    expect(first!.headers['list-unsubscribe']).toMatch(/^<http:\/\/localhost:\d+\/unsubscribe\/cus_\w+\.email\.[\w-]{32}>$/);
+    expect(first!.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    const link = first!.headers['list-unsubscribe']!.slice(1, -1);
+    expect(first!.html).toContain(`href="${link}"`);
+
+    const [text] = await eventually(async () => {
+      const received = await smsTo(number);
+      return received.length > 0 ? received : undefined;
+    }, 30_000, 'the SMS');
+    expect(text!.form).toMatchObject({ To: number, From: '+14155550100', Body: 'Hi Ada, 2 days left on your trial.' });
+
+    const records = await messages(ada.id);
+    expect(records.map((m) => [m.channel, m.status, m.step])).toEqual([
+      ['email', 'sent', 0],
+      ['sms', 'sent', 1],
+    ]);
+    expect(first!.headers['message-id']).toBe(records[0]!.providerMessageId);
+    expect(text!.idempotencyToken).toBe(records[1]!.idempotencyKey);
+    expect(records[1]!.providerMessageId).toMatch(/^SM/);
+    // The SMS waited its delay after the email went out.
+    expect(records[1]!.sentAt!.getTime() - records[0]!.sentAt!.getTime()).toBeGreaterThanOrEqual(2_000);
+
+    const handle = runOf(seq.id, ada.id);
+    expect(await handle.result()).toBe('completed');
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.customerId)).toBe(ada.id);
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.merchantId)).toBe(merchantId);
+
+    const listed = await api.request('GET', `/v1/customers/${ada.id}/messages`, { key });
+    expect(listed.body.data.map((m: { channel: string; status: string }) => `${m.channel}:${m.status}`)).toEqual(['sms:sent', 'email:sent']);
+    const view = await api.request('GET', `/v1/customers/${ada.id}/enrollments`, { key });
+    expect(view.body.data).toEqual([
+      expect.objectContaining({ sequence_id: seq.id, status: 'completed', current_step: 2, steps_total: 2, next_send_at: null, skipped_steps: [] }),
+    ]);
+  });
+
+  it('shows the next send time while a step waits its delay', async () => {
+    const { sandboxKey: key } = await api.merchant('Visible wait');
+    const seq = await sequence(key, { name: 'Slow', trigger_tag: 'slow', steps: [emailStep('First'), emailStep('Second', '3d')] });
+    const email = address('slow');
+    const bob = await customer(key, { email, tags: ['slow'] });
+    await emails(email, 1);
+    const view = await eventually(async () => {
+      const page = await api.request('GET', `/v1/customers/${bob.id}/enrollments`, { key });
+      return page.body.data[0]?.current_step === 1 ? page.body.data[0] : undefined;
+    });
+    expect(view).toMatchObject({ status: 'active', current_step: 1, workflow_id: workflowIds.sequence(seq.id, bob.id) });
+    const sentAt = (await messages(bob.id))[0]!.sentAt!.getTime();
+    expect(Date.parse(view.next_send_at) - sentAt).toBeGreaterThanOrEqual(3 * 86_400_000 - 1_000);
+    expect(Date.parse(view.next_send_at) - sentAt).toBeLessThan(3 * 86_400_000 + 5_000);
+    await untag(key, bob.id, 'slow');
+    expect(await resultOf(seq.id, bob.id)).toBe('stopped');
+  });
+
+  it('tag removed during the delay -> nothing more is sent, the run stops at once', async () => {
+    const { sandboxKey: key } = await api.merchant('Removed');
+    const seq = await sequence(key, { name: 'Two emails', trigger_tag: 'churned', steps: [emailStep('One'), emailStep('Two', '4s')] });
+    const email = address('removed');
+    const carol = await customer(key, { email });
+    await tag(key, carol.id, 'churned');
+    await emails(email, 1);
+    await untag(key, carol.id, 'churned');
+    expect(await resultOf(seq.id, carol.id)).toBe('stopped');
+    const [enrolment] = await enrollments(carol.id);
+    expect(enrolment).toMatchObject({ status: 'exited', exitReason: 'tag_removed' });
+    await sleep(5_000);
+    expect((await mailTo(email)).map((m) => m.subject)).toEqual(['One']);
+  });
+
+  it('customer deleted -> the sequence stops and sends nothing more', async () => {
+    const { sandboxKey: key } = await api.merchant('Deleted');
+    const seq = await sequence(key, { name: 'Two emails', trigger_tag: 'vip', steps: [emailStep('One'), emailStep('Two', '4s')] });
+    const email = address('deleted');
+    const dan = await customer(key, { email, tags: ['vip'] });
+    await emails(email, 1);
+    expect((await api.request('DELETE', `/v1/customers/${dan.id}`, { key })).status).toBe(202);
+    expect(await resultOf(seq.id, dan.id)).toBe('stopped');
+    expect((await enrollments(dan.id))[0]).toMatchObject({ status: 'exited', exitReason: 'customer_deleted' });
+    await sleep(5_000);
+    expect(await mailTo(email)).toHaveLength(1);
+  });
+
+  it('no email address -> the email step is skipped with its reason and the SMS step is still sent', async () => {
+    const { sandboxKey: key } = await api.merchant('No email');
+    const seq = await sequence(key, { name: 'Mixed', trigger_tag: 'mixed', steps: [emailStep('Email first'), smsStep('Then a text')] });
+    const number = phone();
+    const eve = await customer(key, { phone: number, tags: ['mixed'] });
+    expect(await resultOf(seq.id, eve.id)).toBe('completed');
+    expect((await messages(eve.id)).map((m) => [m.channel, m.status, m.skipReason])).toEqual([
+      ['email', 'skipped', 'no email address'],
+      ['sms', 'sent', null],
+    ]);
+    expect((await smsTo(number)).map((request) => request.form.Body)).toEqual(['Then a text']);
+    const view = await api.request('GET', `/v1/customers/${eve.id}/enrollments`, { key });
+    expect(view.body.data[0].skipped_steps).toEqual([{ step: 0, channel: 'email', reason: 'no email address', at: expect.any(String) }]);
+  });
+
+  it('the same tag added twice concurrently (and its event delivered twice) -> one enrolment, one email', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Concurrent');
+    await sequence(key, { name: 'Once', trigger_tag: 'race', steps: [emailStep('Only once')] });
+    const email = address('race');
+    const fay = await customer(key, { email });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => tag(key, fay.id, 'race')));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    // The same tag_added twice more, as a re-delivered event would be.
+    await api.runtime.db.$transaction((tx) =>
+      recordEvents(tx, { merchantId, environment: 'sandbox' }, [
+        { type: 'customer.tag_added', object: fay, customerId: fay.id, extra: { tag: 'race' } },
+        { type: 'customer.tag_added', object: fay, customerId: fay.id, extra: { tag: 'race' } },
+      ]),
+    );
+    await emails(email, 1);
+    await eventually(async () => ((await api.runtime.db.event.count({ where: { merchantId, dispatchedAt: null } })) === 0 ? true : undefined));
+    await sleep(1_000);
+    expect(await enrollments(fay.id)).toHaveLength(1);
+    expect(await mailTo(email)).toHaveLength(1);
+  });
+
+  it('a bulk upsert tagging many customers enrols every one of them, each once', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Bulk');
+    const seq = await sequence(key, { name: 'Bulk', trigger_tag: 'imported', steps: [smsStep('Welcome aboard')] });
+    const items = Array.from({ length: 150 }, (_, index) => ({ source: 'shop', external_id: `bulk-${index}`, phone: phone(), tags: ['imported'] }));
+    const written = await api.request('PUT', '/v1/customers/external/batch', { key, body: { items } });
+    expect(written.body.created).toBe(150);
+    const done = await eventually(async () => {
+      const completed = await api.runtime.db.sequenceEnrollment.count({ where: { sequenceId: seq.id, status: 'completed' } });
+      return completed === 150 ? completed : undefined;
+    }, 90_000, '150 completed enrolments');
+    expect(done).toBe(150);
+    expect(await api.runtime.db.sequenceEnrollment.count({ where: { merchantId } })).toBe(150);
+    expect(await api.runtime.db.message.count({ where: { merchantId, status: 'sent' } })).toBe(150);
+  });
+
+  it('re-entry: `once` never enrols the customer again, `after_exit` does, with new message keys', async () => {
+    const { sandboxKey: key } = await api.merchant('Re-entry');
+    const once = await sequence(key, { name: 'Once', trigger_tag: 'once', steps: [emailStep('Once')] });
+    const again = await sequence(key, { name: 'Again', trigger_tag: 'again', reentry: 'after_exit', steps: [emailStep('Again')] });
+    const email = address('reentry');
+    const gus = await customer(key, { email, tags: ['once', 'again'] });
+    await emails(email, 2);
+    await eventually(async () => ((await enrollments(gus.id)).every((e) => e.status === 'completed') ? true : undefined));
+    await untag(key, gus.id, 'once');
+    await untag(key, gus.id, 'again');
+    await tag(key, gus.id, 'once', 'again');
+    await emails(email, 3);
+    await sleep(1_500);
+    expect((await mailTo(email)).map((m) => m.subject).sort()).toEqual(['Again', 'Again', 'Once']);
+    const rows = await enrollments(gus.id);
+    expect(rows.filter((row) => row.sequenceId === once.id)).toHaveLength(1);
+    expect(rows.filter((row) => row.sequenceId === again.id)).toHaveLength(2);
+    const keys = (await messages(gus.id)).map((m) => m.idempotencyKey);
+    expect(new Set(keys).size).toBe(3);
+  });
+
+  it('an edit applies to new enrolments; a running one keeps the version it started with', async () => {
+    const { sandboxKey: key } = await api.merchant('Versions');
+    const seq = await sequence(key, { name: 'Versioned', trigger_tag: 'v', steps: [emailStep('v1 first'), emailStep('v1 second', '3s')] });
+    const early = address('early');
+    const hal = await customer(key, { email: early, tags: ['v'] });
+    await emails(early, 1);
+    const edited = await api.request('PATCH', `/v1/sequences/${seq.id}`, { key, body: { steps: [emailStep('v2 first'), emailStep('v2 second', '1s')] } });
+    expect(edited.body.version).toBe(2);
+    const late = address('late');
+    await customer(key, { email: late, tags: ['v'] });
+    expect((await emails(early, 2)).map((m) => m.subject)).toEqual(['v1 first', 'v1 second']);
+    expect((await emails(late, 2)).map((m) => m.subject)).toEqual(['v2 first', 'v2 second']);
+    expect((await enrollments(hal.id))[0]!.version).toBe(1);
+  });
+
+  it('the exit tag ends the enrolment before its next send', async () => {
+    const { sandboxKey: key } = await api.merchant('Exit tag');
+    const seq = await sequence(key, { name: 'Nurture', trigger_tag: 'lead', exit_tag: 'customer', steps: [emailStep('One'), emailStep('Two', '3s')] });
+    const email = address('exit');
+    const ivy = await customer(key, { email, tags: ['lead'] });
+    await emails(email, 1);
+    await tag(key, ivy.id, 'customer');
+    expect(await resultOf(seq.id, ivy.id)).toBe('stopped');
+    expect((await enrollments(ivy.id))[0]).toMatchObject({ status: 'exited', exitReason: 'exit_tag' });
+    await sleep(4_000);
+    expect(await mailTo(email)).toHaveLength(1);
+  });
+
+  it('manual enrolment without the tag, and DELETE takes the customer out mid-delay', async () => {
+    const { sandboxKey: key } = await api.merchant('Manual');
+    const seq = await sequence(key, { name: 'By hand', trigger_tag: 'never-set', steps: [emailStep('Hand one'), emailStep('Hand two', '3s')] });
+    const email = address('manual');
+    const jo = await customer(key, { email });
+    const enrolled = await api.request('POST', `/v1/sequences/${seq.id}/enrollments`, { key, body: { customer_id: jo.id } });
+    expect(enrolled.status).toBe(201);
+    expect(enrolled.body).toMatchObject({ object: 'sequence_enrollment', source: 'manual', status: 'pending_start', customer_id: jo.id });
+    const twice = await api.request('POST', `/v1/sequences/${seq.id}/enrollments`, { key, body: { customer_id: jo.id } });
+    expect(twice.status).toBe(409);
+    await emails(email, 1);
+    const removed = await api.request('DELETE', `/v1/sequences/${seq.id}/enrollments/${jo.id}`, { key });
+    expect(removed.body).toMatchObject({ status: 'exited', exit_reason: 'removed' });
+    expect(await resultOf(seq.id, jo.id)).toBe('stopped');
+    expect((await api.request('DELETE', `/v1/sequences/${seq.id}/enrollments/${jo.id}`, { key })).status).toBe(404);
+    await sleep(4_000);
+    expect(await mailTo(email)).toHaveLength(1);
+  });
+});
