@@ -1,6 +1,6 @@
 import type { CustomerService } from '../customers/customer.service.js';
 import { serializeCustomer } from '../customers/customer.serializer.js';
-import type { Db, DbTx } from '../db.js';
+import { Prisma, type Db, type DbTx } from '../db.js';
 import { recordEvents } from '../events/outbox.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
@@ -167,59 +167,60 @@ export class MessageService {
 
   // --- Sending -------------------------------------------------------------------------------------
 
+  /** What a claimed (`sending`) row records of the message it is about to send. */
+  sendingColumns(content: MessageContent) {
+    return {
+      recipient: content.to,
+      subject: content.channel === 'email' ? content.subject : null,
+      segments: content.channel === 'sms' ? smsSize(content.body).segments : null,
+      provider: content.channel === 'email' ? 'smtp' : this.deps.sms.name,
+      lockedUntil: new Date(this.deps.clock.now().getTime() + SENDING_LEASE_MS),
+    };
+  }
+
   /**
-   * Claims a `queued` row for one provider call (`sending`, committed by the caller's transaction
-   * before the call), with what it will be sent as. False when the row is not queued any more.
+   * Claims a `queued` row for one provider call (`sending`, committed before the call), with what
+   * it will be sent as. False when the row is not queued any more.
    */
-  async claim(tx: DbTx, messageId: string, content: MessageContent): Promise<boolean> {
-    const subject = content.channel === 'email' ? content.subject : null;
-    const segments = content.channel === 'sms' ? smsSize(content.body).segments : null;
-    const provider = content.channel === 'email' ? 'smtp' : this.deps.sms.name;
-    const claimed = await tx.$executeRaw`
-      UPDATE messages SET status = 'sending', attempts = attempts + 1, recipient = ${content.to}, subject = ${subject},
-        segments = ${segments}, provider = ${provider}, error = NULL,
-        locked_until = ${new Date(this.deps.clock.now().getTime() + SENDING_LEASE_MS)}, updated_at = now()
+  async claim(db: Db | DbTx, messageId: string, content: MessageContent): Promise<boolean> {
+    const columns = this.sendingColumns(content);
+    const claimed = await db.$executeRaw`
+      UPDATE messages SET status = 'sending', attempts = attempts + 1, recipient = ${columns.recipient}, subject = ${columns.subject},
+        segments = ${columns.segments}, provider = ${columns.provider}, error = NULL, locked_until = ${columns.lockedUntil}, updated_at = now()
       WHERE id = ${messageId} AND status = 'queued'`;
     return claimed > 0;
   }
 
   /**
-   * The provider call for a claimed row, and its outcome recorded on the row. A call that certainly
-   * did not send goes back to `queued` (at `retryAt`) unless this was the last attempt.
+   * The provider call for a claimed row, and what it came to. Nothing is written to the row here
+   * (see `recordStatement`), except an opt-out the provider reports.
    */
-  async deliver(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean; retryAt: Date }): Promise<SendResult> {
-    let result: SendResult;
+  async send(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean }): Promise<SendResult> {
     try {
       const providerMessageId =
         content.channel === 'email'
           ? (await this.deps.mailer.send({ ...content, idempotencyKey: message.idempotencyKey })).messageId
           : (await this.deps.sms.send({ to: content.to, body: content.body, idempotencyKey: message.idempotencyKey })).id;
-      result = { status: 'sent', providerMessageId };
+      return { status: 'sent', providerMessageId };
     } catch (error) {
       const failure = error instanceof DeliveryError ? error : new DeliveryError('ambiguous', error instanceof Error ? error.message : String(error));
       if (failure.recipientOptedOut && message.customerId) await this.providerOptOut(message.customerId, content.channel);
+      this.deps.logger.warn({ messageId: message.id, kind: failure.kind, err: failure }, 'message not sent');
       if (failure.kind === 'not_sent') {
-        result = options.finalAttempt ? { status: 'failed', error: `gave up retrying: ${failure.message}` } : { status: 'retry', error: failure.message };
-      } else {
-        result = { status: failure.kind === 'rejected' ? 'failed' : 'unknown', error: failure.message };
+        return options.finalAttempt ? { status: 'failed', error: `gave up retrying: ${failure.message}` } : { status: 'retry', error: failure.message };
       }
-      this.deps.logger.warn({ messageId: message.id, outcome: result.status, err: failure }, 'message not sent');
+      return { status: failure.kind === 'rejected' ? 'failed' : 'unknown', error: failure.message };
     }
-    await this.record(message.id, result, options.retryAt);
-    return result;
   }
 
-  /** A `sending` row found by a later attempt: its call was cut off, it is never sent again. */
-  async markInterrupted(messageId: string): Promise<{ status: 'unknown'; error: string }> {
-    const error = 'the send was interrupted (worker stopped or timed out during the provider call); not sent again so it cannot arrive twice';
-    await this.record(messageId, { status: 'unknown', error }, this.deps.clock.now());
-    return { status: 'unknown', error };
-  }
-
-  private async record(messageId: string, result: SendResult, retryAt: Date): Promise<void> {
+  /**
+   * The statement that records a call's outcome on its `sending` row: final, or back to `queued`
+   * (at `retryAt`) when it certainly did not send. Callers may run it with their own next step.
+   */
+  recordStatement(messageId: string, result: SendResult, retryAt: Date): Prisma.Sql {
     const now = this.deps.clock.now();
     const status = result.status === 'retry' ? 'queued' : result.status;
-    await this.deps.db.$executeRaw`
+    return Prisma.sql`
       UPDATE messages SET status = ${status}::"MessageStatus",
         provider_message_id = ${result.status === 'sent' ? result.providerMessageId : null},
         error = ${result.status === 'sent' ? null : result.error},
@@ -227,6 +228,25 @@ export class MessageService {
         next_attempt_at = ${result.status === 'retry' ? retryAt : now},
         locked_until = NULL, updated_at = now()
       WHERE id = ${messageId} AND status = 'sending'`;
+  }
+
+  /** `send` and `recordStatement` together. */
+  async deliver(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean; retryAt: Date }): Promise<SendResult> {
+    const result = await this.send(message, content, options);
+    await this.deps.db.$executeRaw(this.recordStatement(message.id, result, options.retryAt));
+    return result;
+  }
+
+  /** A `sending` row found by a later attempt: its call was cut off, it is never sent again. */
+  interruptedResult(): { status: 'unknown'; error: string } {
+    return {
+      status: 'unknown',
+      error: 'the send was interrupted (worker stopped or timed out during the provider call); not sent again so it cannot arrive twice',
+    };
+  }
+
+  async markInterrupted(messageId: string): Promise<void> {
+    await this.deps.db.$executeRaw(this.recordStatement(messageId, this.interruptedResult(), this.deps.clock.now()));
   }
 
   private async providerOptOut(customerId: string, channel: Channel): Promise<void> {

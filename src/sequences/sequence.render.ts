@@ -56,8 +56,10 @@ export function compileSteps(steps: SequenceStep[]): CompiledStep[] {
   return compiled;
 }
 
+export type TemplateCustomer = Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'metadata' | 'tags' | 'timezone'>;
+
 /** What templates may read: the customer's name, email, phone, metadata and tags, and the merchant's name. */
-export function templateContext(customer: Customer, merchant: { name: string }) {
+export function templateContext(customer: TemplateCustomer, merchant: { name: string }) {
   return {
     customer: {
       id: customer.id,

@@ -20,10 +20,36 @@ import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
-import type { MessageContent, MessageService, SendResult } from '../messaging/message.service.js';
+import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
 import { nextSendTime } from './send-window.js';
 import { compileSteps, renderStep, templateContext, type CompiledStep, type RenderedStep } from './sequence.render.js';
+
+/** What a step needs of its enrolment, version, customer and merchant: read in one query. */
+interface StepRun {
+  id: string;
+  status: string;
+  currentStep: number;
+  stepDueAt: Date | null;
+  enrolledAt: Date;
+  startedAt: Date | null;
+  nextSendAt: Date | null;
+  exitReason: string | null;
+  merchantId: string;
+  environment: 'sandbox' | 'live';
+  sequenceId: string;
+  version: number;
+  steps: unknown;
+  customerId: string;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  metadata: unknown;
+  tags: string[] | null;
+  timezone: string | null;
+  merchantName: string;
+  merchantTimezone: string;
+}
 import type {
   CreateSequenceBody,
   EnrollmentObject,
@@ -515,130 +541,175 @@ export class SequenceService {
 
   /**
    * The activity of one step. Not due yet (delay, send window in the customer's time zone, else
-   * the merchant's): says how long to wait. Due: re-checks the enrolment, tags, subscription and
-   * address under the enrolment's row lock, records the message `sending` before the provider
-   * call (or `skipped` with its reason) and final after it, and moves the enrolment on. A retry
-   * after a crash finds the message row and never calls the provider twice.
+   * the merchant's): says how long to wait. Due: one statement re-checks the enrolment, tags,
+   * subscription and address under the enrolment's row lock and records the message `sending`;
+   * then the provider call; then one statement records the outcome and moves the enrolment on.
+   * A retry after a crash finds the message row and never calls the provider twice.
    */
   async runStep(input: { enrollmentId: string; step: number; key: string }, attempt: { finalAttempt: boolean }): Promise<SequenceStepResult> {
     const now = this.deps.clock.now();
-    const enrollment = await this.deps.db.sequenceEnrollment.findUnique({
-      where: { id: input.enrollmentId },
-      include: { definition: true, customer: { include: { merchant: { select: { name: true, timezone: true } } } } },
-    });
-    if (!enrollment || !LIVE.has(enrollment.status)) return { kind: 'ended', reason: enrollment?.exitReason ?? enrollment?.status ?? 'not_found' };
-    const steps = this.compiled(enrollment.definition);
-    if (enrollment.currentStep > input.step) return this.alreadyDone(enrollment.currentStep, steps.length, enrollment.nextSendAt, input.key, now);
+    const [run] = await this.deps.db.$queryRaw<StepRun[]>`
+      SELECT e.id, e.status::text AS status, e.current_step AS "currentStep", e.step_due_at AS "stepDueAt", e.enrolled_at AS "enrolledAt",
+        e.started_at AS "startedAt", e.next_send_at AS "nextSendAt", e.exit_reason AS "exitReason", e.merchant_id AS "merchantId",
+        e.environment::text AS environment, e.sequence_id AS "sequenceId", e.version, v.steps,
+        c.id AS "customerId", c.name, c.email, c.phone, c.metadata, c.tags, c.timezone,
+        m.name AS "merchantName", m.timezone AS "merchantTimezone"
+      FROM sequence_enrollments e
+      JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
+      JOIN customers c ON c.id = e.customer_id
+      JOIN merchants m ON m.id = e.merchant_id
+      WHERE e.id = ${input.enrollmentId}`;
+    if (!run || !LIVE.has(run.status)) return { kind: 'ended', reason: run?.exitReason ?? run?.status ?? 'not_found' };
+    const steps = this.compiled(run);
+    if (run.currentStep > input.step) return this.alreadyDone(run.currentStep, steps.length, run.nextSendAt, input.key, now);
     const step = steps[input.step];
     if (!step) return { kind: 'ended', reason: 'completed' };
-    const timeZone = enrollment.customer.timezone ?? enrollment.customer.merchant.timezone;
-    const due = enrollment.stepDueAt ?? new Date(enrollment.enrolledAt.getTime() + step.delayMs);
+    const timeZone = run.timezone ?? run.merchantTimezone;
+    const due = run.stepDueAt ?? new Date(run.enrolledAt.getTime() + step.delayMs);
     const sendAt = nextSendTime(due > now ? due : now, step.window, timeZone);
     if (sendAt > now) {
       await this.deps.db.sequenceEnrollment.updateMany({
-        where: { id: enrollment.id, currentStep: input.step, status: { in: ['pending_start', 'active'] } },
-        data: { status: 'active', startedAt: enrollment.startedAt ?? now, stepDueAt: due, nextSendAt: sendAt },
+        where: { id: run.id, currentStep: input.step, status: { in: ['pending_start', 'active'] } },
+        data: { status: 'active', startedAt: run.startedAt ?? now, stepDueAt: due, nextSendAt: sendAt },
       });
       return { kind: 'wait', waitMs: sendAt.getTime() - now.getTime() };
     }
 
-    let rendered: RenderedStep | undefined;
+    const unsubscribeUrl = this.deps.messages.unsubscribeUrl(run.customerId, 'email');
+    let content: MessageContent | undefined;
     let renderError: string | undefined;
     try {
-      rendered = renderStep(step, templateContext(enrollment.customer, enrollment.customer.merchant), this.deps.messages.unsubscribeUrl(enrollment.customerId, 'email'));
+      const customer = { ...run, id: run.customerId, tags: run.tags ?? [], metadata: run.metadata as Prisma.JsonValue };
+      content = toContent(renderStep(step, templateContext(customer, { name: run.merchantName }), unsubscribeUrl), '', unsubscribeUrl);
     } catch (error) {
       renderError = `Template did not render: ${(error as Error).message}`;
     }
+    const claim = await this.claimStep(run, input, step.channel, content);
+    if (!claim) return { kind: 'ended', reason: 'not_found' };
+    const advance = () => this.advanceStatement(run.id, input.step, steps, timeZone, this.deps.clock.now());
+    const recipient = step.channel === 'email' ? claim.email : claim.phone;
 
-    const decision = await this.deps.db.$transaction(async (tx) => {
-      const [state] = await tx.$queryRaw<
-        { status: string; current_step: number; reason: string | null; email: string | null; phone: string | null; opted_out: boolean }[]
-      >`
+    let messageId = claim.insertedId;
+    if (!messageId && claim.existingId) {
+      if (claim.existingStatus === 'sending') {
+        const next = advance();
+        await this.deps.db.$executeRaw`WITH recorded AS (${this.deps.messages.recordStatement(claim.existingId, this.deps.messages.interruptedResult(), now)} RETURNING messages.id) ${next.sql}`;
+        return done('unknown', input.step, steps.length, next.nextSendAt, now);
+      }
+      if (claim.existingStatus !== 'queued') {
+        const next = advance();
+        await this.deps.db.$executeRaw(next.sql);
+        return done(claim.existingStatus!, input.step, steps.length, next.nextSendAt, now);
+      }
+    }
+    if (!messageId) {
+      if (!LIVE.has(claim.status)) return { kind: 'ended', reason: claim.status };
+      if (claim.reason) {
+        await this.deps.db.sequenceEnrollment.updateMany({
+          where: { id: run.id, status: { in: ['pending_start', 'active'] } },
+          data: { status: 'exited', exitReason: claim.reason, endedAt: now, nextSendAt: null },
+        });
+        return { kind: 'ended', reason: claim.reason };
+      }
+      if (claim.currentStep !== input.step) {
+        const current = await this.deps.db.sequenceEnrollment.findUniqueOrThrow({ where: { id: run.id } });
+        return this.alreadyDone(current.currentStep, steps.length, current.nextSendAt, input.key, now);
+      }
+      const skipReason = skipReasonFor(step.channel, recipient, claim.optedOut);
+      if (skipReason || renderError) {
+        const outcome = skipReason ? 'skipped' : 'failed';
+        const next = advance();
+        await this.deps.db.$executeRaw`
+          WITH recorded AS (
+            INSERT INTO messages (id, merchant_id, environment, customer_id, kind, channel, idempotency_key, status, recipient,
+              skip_reason, error, sequence_id, enrollment_id, step, updated_at)
+            VALUES (${newId('message')}, ${run.merchantId}, ${run.environment}::"Environment", ${run.customerId}, 'sequence',
+              ${step.channel}::"MessageChannel", ${input.key}, ${outcome}::"MessageStatus", ${recipient}, ${skipReason}, ${skipReason ? null : renderError!},
+              ${run.sequenceId}, ${run.id}, ${input.step}, now())
+            ON CONFLICT (idempotency_key) DO UPDATE SET status = EXCLUDED.status, skip_reason = EXCLUDED.skip_reason, error = EXCLUDED.error
+              WHERE messages.status = 'queued'
+            RETURNING id)
+          ${next.sql}`;
+        return done(outcome, input.step, steps.length, next.nextSendAt, now);
+      }
+      // A message an earlier attempt left queued (it certainly did not send): claim it now.
+      const claimed = await this.deps.messages.claim(this.deps.db, claim.existingId!, { ...content!, to: recipient! });
+      if (!claimed) throw new Error(`message ${claim.existingId} changed under a retry; trying again`);
+      messageId = claim.existingId!;
+    }
+
+    const message = { id: messageId, idempotencyKey: input.key, merchantId: run.merchantId, environment: run.environment, customerId: run.customerId };
+    const result = await this.deps.messages.send(message, { ...content!, to: recipient! }, { finalAttempt: attempt.finalAttempt });
+    const record = this.deps.messages.recordStatement(messageId, result, new Date(now.getTime() + RETRY_AFTER_MS));
+    if (result.status === 'retry') {
+      await this.deps.db.$executeRaw(record);
+      // Certainly not sent: the activity fails and Temporal retries it with backoff.
+      throw new Error(`message not sent, will retry: ${result.error}`);
+    }
+    const next = advance();
+    await this.deps.db.$executeRaw`WITH recorded AS (${record} RETURNING messages.id) ${next.sql}`;
+    return done(result.status, input.step, steps.length, next.nextSendAt, this.deps.clock.now());
+  }
+
+  /**
+   * The check and the claim of a due step, in one statement: under the enrolment's row lock, the
+   * exit reason (if any), the step the enrolment is at, the address and the opt-out now; and when
+   * all allow it, the message row inserted `sending` (unique on its key: a second attempt finds it).
+   */
+  private async claimStep(run: StepRun, input: { enrollmentId: string; step: number; key: string }, channel: 'email' | 'sms', content: MessageContent | undefined) {
+    const columns = content ? this.deps.messages.sendingColumns({ ...content, to: '' }) : undefined;
+    const [row] = await this.deps.db.$queryRaw<
+      {
+        status: string;
+        current_step: number;
+        reason: string | null;
+        email: string | null;
+        phone: string | null;
+        opted_out: boolean;
+        existing_id: string | null;
+        existing_status: string | null;
+        inserted_id: string | null;
+      }[]
+    >`
+      WITH state AS (
         SELECT e.status::text AS status, e.current_step, ${EXIT_REASON} AS reason, c.email, c.phone,
-          EXISTS (SELECT 1 FROM message_opt_outs o WHERE o.customer_id = c.id AND o.channel = ${step.channel}::"MessageChannel") AS opted_out
+          EXISTS (SELECT 1 FROM message_opt_outs o WHERE o.customer_id = c.id AND o.channel = ${channel}::"MessageChannel") AS opted_out
         FROM sequence_enrollments e
         JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
         JOIN sequences s ON s.id = e.sequence_id
         JOIN customers c ON c.id = e.customer_id
-        WHERE e.id = ${enrollment.id}
-        FOR UPDATE OF e`;
-      if (!state || !LIVE.has(state.status)) return { kind: 'ended' as const, reason: state?.status ?? 'not_found' };
-      if (state.reason) {
-        await tx.sequenceEnrollment.update({
-          where: { id: enrollment.id },
-          data: { status: 'exited', exitReason: state.reason, endedAt: now, nextSendAt: null },
-        });
-        return { kind: 'ended' as const, reason: state.reason };
-      }
-      if (state.current_step !== input.step) return { kind: 'already' as const };
-      const existing = await tx.message.findUnique({ where: { idempotencyKey: input.key } });
-      if (existing && existing.status === 'sending') return { kind: 'interrupted' as const, messageId: existing.id };
-      if (existing && existing.status !== 'queued') {
-        const nextSendAt = await this.advance(tx, enrollment.id, input.step, steps, timeZone, now);
-        return { kind: 'recorded' as const, status: existing.status, nextSendAt };
-      }
-      const recipient = step.channel === 'email' ? state.email : state.phone;
-      const skipReason = skipReasonFor(step.channel, recipient, state.opted_out);
-      const base = {
-        merchantId: enrollment.merchantId,
-        environment: enrollment.environment,
-        customerId: enrollment.customerId,
-        kind: 'sequence' as const,
-        channel: step.channel,
-        idempotencyKey: input.key,
-        sequenceId: enrollment.sequenceId,
-        enrollmentId: enrollment.id,
-        step: input.step,
-        recipient,
-      };
-      if (skipReason || renderError) {
-        const final = skipReason ? { status: 'skipped' as const, skipReason } : { status: 'failed' as const, error: renderError! };
-        if (existing) await tx.message.update({ where: { id: existing.id }, data: final });
-        else await tx.message.create({ data: { id: newId('message'), ...base, ...final } });
-        const nextSendAt = await this.advance(tx, enrollment.id, input.step, steps, timeZone, now);
-        return { kind: 'recorded' as const, status: final.status, nextSendAt };
-      }
-      const message = existing ?? (await tx.message.create({ data: { id: newId('message'), ...base } }));
-      const content = toContent(rendered!, recipient!, this.deps.messages.unsubscribeUrl(enrollment.customerId, 'email'));
-      await this.deps.messages.claim(tx, message.id, content);
-      return { kind: 'send' as const, message, content };
-    });
-
-    switch (decision.kind) {
-      case 'ended':
-        return { kind: 'ended', reason: decision.reason };
-      case 'already': {
-        const current = await this.deps.db.sequenceEnrollment.findUniqueOrThrow({ where: { id: enrollment.id } });
-        return this.alreadyDone(current.currentStep, steps.length, current.nextSendAt, input.key, now);
-      }
-      case 'recorded':
-        return done(decision.status, input.step, steps.length, decision.nextSendAt, this.deps.clock.now());
-      case 'interrupted': {
-        const result = await this.deps.messages.markInterrupted(decision.messageId);
-        return this.finishSend(enrollment.id, result, steps, input.step, timeZone);
-      }
-      case 'send': {
-        const result = await this.deps.messages.deliver(decision.message, decision.content, {
-          finalAttempt: attempt.finalAttempt,
-          retryAt: new Date(now.getTime() + RETRY_AFTER_MS),
-        });
-        // Certainly not sent: the activity fails and Temporal retries it with backoff.
-        if (result.status === 'retry') throw new Error(`message not sent, will retry: ${result.error}`);
-        return this.finishSend(enrollment.id, result, steps, input.step, timeZone);
-      }
-    }
-  }
-
-  private async finishSend(
-    enrollmentId: string,
-    result: Exclude<SendResult, { status: 'retry' }>,
-    steps: CompiledStep[],
-    step: number,
-    timeZone: string,
-  ): Promise<SequenceStepResult> {
-    const now = this.deps.clock.now();
-    const nextSendAt = await this.deps.db.$transaction((tx) => this.advance(tx, enrollmentId, step, steps, timeZone, now));
-    return done(result.status, step, steps.length, nextSendAt, now);
+        WHERE e.id = ${input.enrollmentId}
+        FOR UPDATE OF e
+      ),
+      existing AS (SELECT id, status::text AS status FROM messages WHERE idempotency_key = ${input.key}),
+      inserted AS (
+        INSERT INTO messages (id, merchant_id, environment, customer_id, kind, channel, idempotency_key, status, recipient, subject,
+          segments, provider, sequence_id, enrollment_id, step, attempts, locked_until, updated_at)
+        SELECT ${newId('message')}, ${run.merchantId}, ${run.environment}::"Environment", ${run.customerId}, 'sequence', ${channel}::"MessageChannel",
+          ${input.key}, 'sending', CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END, ${columns?.subject ?? null},
+          ${columns?.segments ?? null}, ${columns?.provider ?? null}, ${run.sequenceId}, ${run.id}, ${input.step}, 1, ${columns?.lockedUntil ?? null}, now()
+        FROM state
+        WHERE ${columns !== undefined} AND state.status IN ('pending_start', 'active') AND state.reason IS NULL
+          AND state.current_step = ${input.step} AND NOT state.opted_out
+          AND (CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END) IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM existing)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+      )
+      SELECT state.*, existing.id AS existing_id, existing.status AS existing_status, inserted.id AS inserted_id
+      FROM state LEFT JOIN existing ON true LEFT JOIN inserted ON true`;
+    if (!row) return undefined;
+    return {
+      status: row.status,
+      currentStep: row.current_step,
+      reason: row.reason,
+      email: row.email,
+      phone: row.phone,
+      optedOut: row.opted_out,
+      existingId: row.existing_id,
+      existingStatus: row.existing_status,
+      insertedId: row.inserted_id,
+    };
   }
 
   private async alreadyDone(currentStep: number, total: number, nextSendAt: Date | null, key: string, now: Date): Promise<SequenceStepResult> {
@@ -647,21 +718,19 @@ export class SequenceService {
   }
 
   /**
-   * Moves an enrolment past a step (only from that step, so a repeat changes nothing): the next
-   * step is due its delay from now; after the last one the enrolment is completed. Returns when
-   * the next step is expected to go out.
+   * The statement that moves an enrolment past a step (only from that step, so a repeat changes
+   * nothing): the next step is due its delay from now; after the last one the enrolment is
+   * completed. With when the next step is expected to go out.
    */
-  private async advance(tx: DbTx, enrollmentId: string, step: number, steps: CompiledStep[], timeZone: string, now: Date): Promise<Date | null> {
+  private advanceStatement(enrollmentId: string, step: number, steps: CompiledStep[], timeZone: string, now: Date) {
     const next = steps[step + 1];
     const stepDueAt = next ? new Date(now.getTime() + next.delayMs) : null;
     const nextSendAt = next ? nextSendTime(stepDueAt!, next.window, timeZone) : null;
-    await tx.sequenceEnrollment.updateMany({
-      where: { id: enrollmentId, currentStep: step, status: { in: ['pending_start', 'active'] } },
-      data: next
-        ? { currentStep: step + 1, status: 'active', stepDueAt, nextSendAt }
-        : { currentStep: step + 1, status: 'completed', endedAt: now, stepDueAt: null, nextSendAt: null },
-    });
-    return nextSendAt;
+    const sql = Prisma.sql`
+      UPDATE sequence_enrollments SET current_step = ${step + 1}, status = ${next ? 'active' : 'completed'}::"EnrollmentStatus",
+        step_due_at = ${stepDueAt}, next_send_at = ${nextSendAt}, ended_at = ${next ? null : now}, updated_at = now()
+      WHERE id = ${enrollmentId} AND current_step = ${step} AND status IN ('pending_start', 'active')`;
+    return { sql, nextSendAt };
   }
 
   // --- Helpers -----------------------------------------------------------------------------------------
