@@ -12,7 +12,7 @@ const TEMPLATE_MAX = 100_000;
 const Delay = z
   .string()
   .regex(/^\d{1,9}(s|m|h|d)$/, 'expected a delay such as "0s", "90m", "2h" or "3d"')
-  .refine((text) => parseDuration(text)! <= MAX_DELAY_MS, 'a delay is at most 366d')
+  .refine((text) => (parseDuration(text) ?? 0) <= MAX_DELAY_MS, 'a delay is at most 366d')
   .meta({ description: 'Wait before this step, counted from the previous step (or from enrolment for the first).', example: '2h' });
 
 const SendWindow = z

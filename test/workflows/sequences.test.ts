@@ -187,6 +187,42 @@ describe('sequences: tag-triggered emails and SMS on the real worker, SMTP serve
     expect(await mailTo(email)).toHaveLength(1);
   });
 
+  it("the email's one-click unsubscribe stops email: an email-only sequence ends, a mixed one goes on by SMS", async () => {
+    const { sandboxKey: key } = await api.merchant('Unsubscribes');
+    const news = await sequence(key, { name: 'News', trigger_tag: 'news', steps: [emailStep('News 1'), emailStep('News 2', '3s')] });
+    const mixed = await sequence(key, {
+      name: 'Mixed',
+      trigger_tag: 'mixed',
+      steps: [emailStep('Mixed 1'), emailStep('Mixed 2', '3s'), smsStep('Mixed text', '1s')],
+    });
+    const email = address('unsubscribe');
+    const number = phone();
+    const kim = await customer(key, { email, phone: number, tags: ['news', 'mixed'] });
+    const caught = await emails(email, 2);
+    const link = new URL(caught.find((m) => m.subject === 'News 1')!.headers['list-unsubscribe']!.slice(1, -1));
+    // What a mail client does for RFC 8058 one-click: POST "List-Unsubscribe=One-Click" to the URL.
+    const clicked = await fetch(`${api.url}${link.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(clicked.status).toBe(200);
+
+    expect(await resultOf(news.id, kim.id)).toBe('stopped');
+    expect(await resultOf(mixed.id, kim.id)).toBe('completed');
+    const rows = await enrollments(kim.id);
+    expect(rows.find((row) => row.sequenceId === news.id)).toMatchObject({ status: 'exited', exitReason: 'unsubscribed' });
+    expect((await messages(kim.id)).filter((m) => m.sequenceId === mixed.id).map((m) => [m.channel, m.status, m.skipReason])).toEqual([
+      ['email', 'sent', null],
+      ['email', 'skipped', 'unsubscribed from email'],
+      ['sms', 'sent', null],
+    ]);
+    expect((await smsTo(number)).map((request) => request.form.Body)).toEqual(['Mixed text']);
+    expect((await mailTo(email)).map((m) => m.subject).sort()).toEqual(['Mixed 1', 'News 1']);
+    const optOuts = await api.request('GET', `/v1/customers/${kim.id}/opt_outs`, { key });
+    expect(optOuts.body.data).toEqual([expect.objectContaining({ channel: 'email', source: 'unsubscribe_link' })]);
+  });
+
   it('a bulk upsert tagging many customers enrols every one of them, each once', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Bulk');
     const seq = await sequence(key, { name: 'Bulk', trigger_tag: 'imported', steps: [smsStep('Welcome aboard')] });

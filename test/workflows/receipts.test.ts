@@ -1,0 +1,215 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../workflows/definitions.js';
+import { recordEvents } from '../../src/events/outbox.js';
+import type { Payment } from '../../src/generated/prisma/client.js';
+import { newId } from '../../src/lib/ids.js';
+import { PROJECT_ROOT } from '../../src/lib/paths.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { address, mailTo, sleep } from '../support/messaging.js';
+
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Screenshots for a person to look at; gitignored, never asserted on. */
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
+
+describe('receipts and refund notices: one email per payment and per refund, exactly once', () => {
+  let api: TestApi;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+  });
+
+  /** What billing does (see the event contract): the payment row and its event in one transaction. */
+  function paymentObject(payment: Payment) {
+    return {
+      id: payment.id,
+      object: 'payment',
+      customer_id: payment.customerId,
+      amount: Number(payment.amount),
+      amount_refunded: Number(payment.amountRefunded),
+      currency: payment.currency,
+      status: payment.status,
+      source: payment.source,
+      source_id: payment.sourceId,
+      source_description: payment.sourceDescription,
+      paid_at: payment.paidAt?.toISOString() ?? null,
+      created: payment.createdAt.toISOString(),
+    };
+  }
+
+  async function succeededPayment(merchantId: string, customerId: string | null, amount: bigint, currency: string, description: string | null) {
+    return api.runtime.db.$transaction(async (tx) => {
+      const payment = await tx.payment.create({
+        data: {
+          id: newId('payment'),
+          merchantId,
+          environment: 'sandbox',
+          customerId,
+          amount,
+          currency,
+          status: 'succeeded',
+          source: 'payment_link',
+          sourceId: 'plink_123',
+          sourceDescription: description,
+          paidAt: new Date('2026-11-27T23:30:00Z'),
+        },
+      });
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId }]);
+      return payment;
+    });
+  }
+
+  const receipts = (merchantId: string) => api.runtime.db.message.findMany({ where: { merchantId }, orderBy: { id: 'asc' } });
+
+  it('a succeeded payment sends its customer one receipt: the amount in its currency, what it paid for, the date in their zone', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Chromium Yoga');
+    const email = address('receipt');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email, name: 'Ada', timezone: 'Asia/Tokyo' } });
+    const payment = await succeededPayment(merchantId, customer.id, 1250n, 'EUR', 'Yoga class, 10 sessions');
+
+    const [receipt] = await eventually(async () => {
+      const caught = await mailTo(email);
+      return caught.length > 0 ? caught : undefined;
+    }, 30_000, 'the receipt');
+    expect(receipt!.subject).toBe('Receipt from Chromium Yoga: €12.50');
+    expect(receipt!.text).toContain('Amount paid: €12.50');
+    expect(receipt!.headers['list-unsubscribe'], 'a receipt is transactional').toBeUndefined();
+
+    // The HTML part as a person sees it, rendered by Chromium.
+    const page = await browser.newPage();
+    await page.setContent(receipt!.html);
+    const visible = (await page.locator('body').innerText()).replace(/\s+/g, ' ');
+    expect(visible).toContain('Receipt from Chromium Yoga');
+    expect(visible).toContain('Hi Ada, thank you for your payment.');
+    expect(visible).toContain('Amount paid €12.50');
+    expect(visible).toContain('Paid for Yoga class, 10 sessions');
+    // 23:30 UTC on the 27th is 08:30 on the 28th in Tokyo.
+    expect(visible).toContain('Date November 28, 2026 at 8:30 AM GMT+9');
+    expect(visible).toContain(`Receipt number ${payment.id}`);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'receipt.png'), fullPage: true });
+    await page.close();
+
+    const [record] = await receipts(merchantId);
+    expect(record).toMatchObject({ kind: 'receipt', status: 'sent', idempotencyKey: `receipt:${payment.id}`, recipient: email, attempts: 1 });
+    expect(record!.providerMessageId).toBe(receipt!.headers['message-id']);
+    const run = await api.runtime.temporal.workflow.getHandle(workflowIds.messageQueue(merchantId)).describe();
+    expect(run.type).toBe('messageQueueWorkflow');
+  });
+
+  it('a re-delivered payment.succeeded (a second event, a relay hand-over repeated) sends no second receipt', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Twice');
+    const email = address('twice');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email } });
+    const payment = await succeededPayment(merchantId, customer.id, 990n, 'USD', null);
+    await eventually(async () => ((await mailTo(email)).length === 1 ? true : undefined), 30_000, 'the receipt');
+
+    await api.runtime.db.$transaction((tx) =>
+      recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId: customer.id }]),
+    );
+    await api.runtime.db.event.updateMany({ where: { merchantId, type: 'payment.succeeded' }, data: { dispatchedAt: null } });
+    await eventually(async () => ((await api.runtime.db.event.count({ where: { merchantId, dispatchedAt: null } })) === 0 ? true : undefined));
+    await sleep(2_000);
+    expect((await mailTo(email)).map((m) => m.subject)).toEqual(['Receipt from Twice: $9.90']);
+    expect(await receipts(merchantId)).toHaveLength(1);
+  });
+
+  it('a refund sends a refund notice, once per refund', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Refunds');
+    const email = address('refund');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email, name: 'Bo' } });
+    const payment = await succeededPayment(merchantId, customer.id, 12_000n, 'JPY', 'Monthly plan');
+    const refund = async () =>
+      api.runtime.db.$transaction(async (tx) => {
+        const row = await tx.refund.create({
+          data: { id: newId('refund'), merchantId, environment: 'sandbox', paymentId: payment.id, amount: 2_000n, reason: 'requested_by_customer' },
+        });
+        const updated = await tx.payment.update({ where: { id: payment.id }, data: { amountRefunded: { increment: 2_000n }, status: 'partially_refunded' } });
+        const refundObject = {
+          id: row.id,
+          object: 'refund',
+          payment_id: payment.id,
+          amount: 2000,
+          reason: row.reason,
+          credit_note_id: null,
+          created: row.createdAt.toISOString(),
+        };
+        await recordEvents(tx, { merchantId, environment: 'sandbox' }, [
+          { type: 'payment.partially_refunded', object: paymentObject(updated), customerId: customer.id, extra: { refund: refundObject } },
+        ]);
+        return row;
+      });
+    const first = await refund();
+    const second = await refund();
+    const caught = await eventually(async () => {
+      const all = await mailTo(email);
+      return all.length >= 3 ? all : undefined;
+    }, 30_000, 'a receipt and two refund notices');
+    expect(caught.map((m) => m.subject).sort()).toEqual(['Receipt from Refunds: ¥12,000', 'Refund from Refunds: ¥2,000', 'Refund from Refunds: ¥2,000']);
+    expect(caught.find((m) => m.subject.startsWith('Refund'))!.text).toContain('Reason: requested_by_customer');
+    const keys = (await receipts(merchantId)).map((m) => m.idempotencyKey).sort();
+    expect(keys).toEqual([`receipt:${payment.id}`, `refund-notice:${first.id}`, `refund-notice:${second.id}`].sort());
+  });
+
+  it('records a receipt it cannot send: no email address is skipped; a payment without customer sends nothing', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('No address');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { name: 'No email' } });
+    const payment = await succeededPayment(merchantId, customer.id, 500n, 'GBP', null);
+    await succeededPayment(merchantId, null, 700n, 'GBP', null);
+    const [skipped] = await eventually(async () => {
+      const rows = await receipts(merchantId);
+      return rows[0]?.status === 'skipped' ? rows : undefined;
+    });
+    expect(skipped).toMatchObject({ idempotencyKey: `receipt:${payment.id}`, skipReason: 'no email address' });
+    expect(await receipts(merchantId)).toHaveLength(1);
+  });
+
+  it('a receipt whose send was cut off (left sending past its lease) becomes unknown and is never sent again', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Cut off');
+    const email = address('cutoff');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email } });
+    const paymentId = newId('payment');
+    // What a worker that died during the SMTP conversation leaves behind.
+    await api.runtime.db.message.create({
+      data: {
+        id: newId('message'),
+        merchantId,
+        environment: 'sandbox',
+        customerId: customer.id,
+        kind: 'receipt',
+        channel: 'email',
+        idempotencyKey: `receipt:${paymentId}`,
+        status: 'sending',
+        recipient: email,
+        attempts: 1,
+        lockedUntil: new Date(Date.now() - 1_000),
+        nextAttemptAt: new Date(Date.now() - 60_000),
+      },
+    });
+    await api.runtime.db.$transaction(async (tx) => {
+      const payment = await tx.payment.create({
+        data: { id: paymentId, merchantId, environment: 'sandbox', customerId: customer.id, amount: 100n, currency: 'EUR', status: 'succeeded', source: 'api' },
+      });
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId: customer.id }]);
+    });
+    const [row] = await eventually(async () => {
+      const rows = await receipts(merchantId);
+      return rows[0]?.status === 'unknown' ? rows : undefined;
+    });
+    expect(row!.error).toMatch(/interrupted/);
+    await sleep(1_500);
+    expect(await mailTo(email)).toEqual([]);
+  });
+});
