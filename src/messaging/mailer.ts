@@ -56,14 +56,15 @@ export function classifySmtpError(error: unknown): DeliveryError {
 }
 
 /** Email over SMTP with a pool of connections (SMTP_URL, sender MAIL_FROM), HTML and text parts. */
-export function createMailer(options: { smtpUrl: string; from: string }): Mailer {
+export function createMailer(options: { smtpUrl: string; from: string; socketTimeoutMs?: number }): Mailer {
   const transport: Transporter = nodemailer.createTransport({
     url: options.smtpUrl,
     pool: true,
     maxConnections: 5,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    // Silence this long mid-conversation (no reply after the data went out) makes the send ambiguous.
+    socketTimeout: options.socketTimeoutMs ?? 30_000,
   } as Parameters<typeof nodemailer.createTransport>[0]);
   return {
     async send(email) {
