@@ -21,7 +21,10 @@ const SQL_ONLY_INDEXES = new Set([
 ]);
 // Foreign keys Prisma's schema language cannot express: a composite key whose relation is
 // optional (payments may have no customer) while another of its columns is required.
-const SQL_ONLY_FOREIGN_KEYS = new Set(['payments(customer_id,merchant_id,environment) -> customers(id,merchant_id,environment)']);
+const SQL_ONLY_FOREIGN_KEYS = new Set([
+  'payments(customer_id,merchant_id,environment) -> customers(id,merchant_id,environment)',
+  'messages(customer_id,merchant_id,environment) -> customers(id,merchant_id,environment)',
+]);
 
 interface Column {
   type: string;

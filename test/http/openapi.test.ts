@@ -57,6 +57,22 @@ const PROMISED = [
   'GET /v1/webhook_endpoints/{id}/deliveries',
   'GET /health',
   'GET /ready',
+  'POST /v1/sequences',
+  'GET /v1/sequences',
+  'GET /v1/sequences/{id}',
+  'PATCH /v1/sequences/{id}',
+  'POST /v1/sequences/{id}/archive',
+  'POST /v1/sequences/{id}/preview',
+  'POST /v1/sequences/{id}/enrollments',
+  'GET /v1/sequences/{id}/enrollments',
+  'DELETE /v1/sequences/{id}/enrollments/{customer_id}',
+  'GET /v1/customers/{id}/enrollments',
+  'GET /v1/customers/{id}/messages',
+  'GET /v1/customers/{id}/opt_outs',
+  'POST /v1/customers/{id}/opt_outs',
+  'DELETE /v1/customers/{id}/opt_outs/{channel}',
+  'GET /v1/settings',
+  'PATCH /v1/settings',
 ];
 
 function documentedOperations(doc: Document): string[] {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import { emailStep, smsStep } from '../support/messaging.js';
 
@@ -117,6 +118,21 @@ describe('sequences, settings and opt-outs over HTTP', () => {
     expect((await api.request('POST', `/v1/sequences/${theirs.id}/enrollments`, { key: other, body: { customer_id: customer.id } })).status).toBe(404);
     expect((await api.request('GET', `/v1/customers/${customer.id}/messages`, { key: other })).status).toBe(404);
     expect((await api.request('GET', `/v1/customers/${customer.id}/enrollments`, { key: other })).status).toBe(404);
+    // And the schema itself refuses an enrolment, a message or an opt-out pointing at another tenant's customer.
+    const theirMerchant = (await api.runtime.db.sequence.findUniqueOrThrow({ where: { id: theirs.id } })).merchantId;
+    await expect(
+      api.runtime.db.sequenceEnrollment.create({
+        data: { id: newId('enrollment'), merchantId: theirMerchant, environment: 'sandbox', sequenceId: theirs.id, version: 1, customerId: customer.id, source: 'manual' },
+      }),
+    ).rejects.toThrow(/foreign key/i);
+    await expect(
+      api.runtime.db.message.create({
+        data: { id: newId('message'), merchantId: theirMerchant, environment: 'sandbox', customerId: customer.id, kind: 'receipt', channel: 'email', idempotencyKey: newId('message') },
+      }),
+    ).rejects.toThrow(/foreign key/i);
+    await expect(
+      api.runtime.db.messageOptOut.create({ data: { customerId: customer.id, channel: 'email', merchantId: theirMerchant, environment: 'sandbox', source: 'api' } }),
+    ).rejects.toThrow(/foreign key/i);
   });
 
   it('reads and changes the notification address and time zone in the settings', async () => {

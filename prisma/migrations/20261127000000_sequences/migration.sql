@@ -110,6 +110,10 @@ CREATE INDEX "messages_queue_idx" ON "messages"("merchant_id", "next_attempt_at"
     WHERE "status" IN ('queued', 'sending') AND "kind" <> 'sequence';
 ALTER TABLE "messages" ADD CONSTRAINT "messages_merchant_id_fkey" FOREIGN KEY ("merchant_id") REFERENCES "merchants"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 ALTER TABLE "messages" ADD CONSTRAINT "messages_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+-- The customer is optional (notifications go to the merchant), so the tenant-scoped composite key
+-- is in SQL only, as for payments: a message can never point at another tenant's customer.
+ALTER TABLE "messages" ADD CONSTRAINT "messages_customer_scope_fkey" FOREIGN KEY ("customer_id", "merchant_id", "environment")
+    REFERENCES "customers"("id", "merchant_id", "environment") ON DELETE RESTRICT ON UPDATE CASCADE;
 ALTER TABLE "messages" ADD CONSTRAINT "messages_enrollment_id_fkey" FOREIGN KEY ("enrollment_id") REFERENCES "sequence_enrollments"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 CREATE TABLE "message_opt_outs" (

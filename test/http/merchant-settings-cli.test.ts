@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/harness.js';
+
+const run = promisify(execFile);
+
+describe('merchant CLI: settings', () => {
+  let api: TestApi;
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/merchant.ts', ...args], { env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL } });
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.stop());
+
+  it('sets the notification address and time zone the API then shows, and clears the address with none', async () => {
+    const { merchantId, sandboxKey } = await api.merchant('CLI settings');
+    const { stdout } = await cli('settings', merchantId, 'notification_email=ops@cli.test', 'timezone=America/Chicago');
+    expect(stdout).toContain('notification_email  ops@cli.test');
+    expect(stdout).toContain('timezone            America/Chicago');
+    expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body).toMatchObject({
+      notification_email: 'ops@cli.test',
+      timezone: 'America/Chicago',
+    });
+    expect((await cli('settings', merchantId)).stdout).toContain('ops@cli.test');
+    await cli('settings', merchantId, 'notification_email=none');
+    expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.notification_email).toBeNull();
+  });
+
+  it('refuses a bad address or zone, naming it, and an unknown merchant', async () => {
+    const { merchantId } = await api.merchant('CLI settings errors');
+    await expect(cli('settings', merchantId, 'notification_email=nope', 'timezone=Nowhere/Land')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/notification_email: expected an email address[\s\S]*timezone: expected an IANA time zone/),
+    });
+    await expect(cli('settings', 'mer_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', 'timezone=UTC')).rejects.toMatchObject({
+      stderr: expect.stringContaining("No such merchant: 'mer_01JD3Z6Q4W8V2G7R1M5K9T0XYZ'"),
+    });
+    await expect(cli('settings', merchantId, 'colour')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: merchant settings') });
+  });
+});
