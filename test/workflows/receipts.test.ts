@@ -109,6 +109,18 @@ describe('receipts and refund notices: one email per payment and per refund, exa
     expect(run.type).toBe('messageQueueWorkflow');
   });
 
+  it("erasing a customer scrubs the address, subject and rendered facts of their messages, keeping the rows", async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Erasure');
+    const email = address('erased');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email } });
+    await succeededPayment(merchantId, customer.id, 4200n, 'EUR', 'Something personal');
+    await eventually(async () => ((await receipts(merchantId))[0]?.status === 'sent' ? true : undefined), 30_000, 'the receipt');
+    await api.runtime.db.$transaction((tx) => api.runtime.services.messages.eraseCustomer(tx, customer.id));
+    const [erased] = await receipts(merchantId);
+    expect(erased).toMatchObject({ status: 'sent', recipient: null, subject: null, data: null, kind: 'receipt' });
+    expect(erased!.sentAt).not.toBeNull();
+  });
+
   it('a re-delivered payment.succeeded (a second event, a relay hand-over repeated) sends no second receipt', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Twice');
     const email = address('twice');

@@ -151,6 +151,24 @@ describe('sequences: tag-triggered emails and SMS on the real worker, SMTP serve
     expect(await mailTo(email)).toHaveLength(1);
   });
 
+  it("the deletion saga's stop step ends every live enrolment of the customer and stops its runs; repeating it is harmless", async () => {
+    const { sandboxKey: key } = await api.merchant('Saga step');
+    const one = await sequence(key, { name: 'One', trigger_tag: 'saga-a', steps: [emailStep('A1'), emailStep('A2', '1h')] });
+    const two = await sequence(key, { name: 'Two', trigger_tag: 'saga-b', steps: [emailStep('B1', '1h')] });
+    const email = address('saga');
+    const lee = await customer(key, { email, tags: ['saga-a', 'saga-b'] });
+    await emails(email, 1);
+    await eventually(async () => ((await enrollments(lee.id)).every((row) => row.status === 'active') ? true : undefined));
+    await api.runtime.services.sequences.stopForCustomer(lee.id);
+    await api.runtime.services.sequences.stopForCustomer(lee.id);
+    expect(await resultOf(one.id, lee.id)).toBe('stopped');
+    expect(await resultOf(two.id, lee.id)).toBe('stopped');
+    expect((await enrollments(lee.id)).map((row) => [row.status, row.exitReason])).toEqual([
+      ['exited', 'customer_deleted'],
+      ['exited', 'customer_deleted'],
+    ]);
+  });
+
   it('no email address -> the email step is skipped with its reason and the SMS step is still sent', async () => {
     const { sandboxKey: key } = await api.merchant('No email');
     const seq = await sequence(key, { name: 'Mixed', trigger_tag: 'mixed', steps: [emailStep('Email first'), smsStep('Then a text')] });
