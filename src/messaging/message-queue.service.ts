@@ -217,8 +217,7 @@ export class MessageQueueService {
       await db.message.updateMany({ where: { id: message.id, status: 'queued' }, data: { ...data, lockedUntil: null } });
       return data.status;
     }
-    const claimed = await db.$transaction((tx) => messages.claim(tx, message.id, composed));
-    if (!claimed) return 'gone';
+    if (!(await messages.claim(db, message.id, composed))) return 'gone';
     const delay = RETRY_DELAYS_MS[message.attempts];
     const result = await messages.deliver(message, composed, {
       finalAttempt: delay === undefined,

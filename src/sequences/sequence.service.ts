@@ -603,13 +603,22 @@ export class SequenceService {
       }
     }
     if (!messageId) {
-      if (!LIVE.has(claim.status)) return { kind: 'ended', reason: claim.status };
-      if (claim.reason) {
-        await this.deps.db.sequenceEnrollment.updateMany({
-          where: { id: run.id, status: { in: ['pending_start', 'active'] } },
-          data: { status: 'exited', exitReason: claim.reason, endedAt: now, nextSendAt: null },
-        });
-        return { kind: 'ended', reason: claim.reason };
+      const endedReason = !LIVE.has(claim.status) ? claim.status : claim.reason;
+      if (endedReason) {
+        if (claim.reason && LIVE.has(claim.status)) {
+          await this.deps.db.sequenceEnrollment.updateMany({
+            where: { id: run.id, status: { in: ['pending_start', 'active'] } },
+            data: { status: 'exited', exitReason: claim.reason, endedAt: now, nextSendAt: null },
+          });
+        }
+        // A message an earlier attempt left queued will not go out any more: say why.
+        if (claim.existingId) {
+          await this.deps.db.message.updateMany({
+            where: { id: claim.existingId, status: 'queued' },
+            data: { status: 'skipped', skipReason: `the customer left the sequence (${endedReason})` },
+          });
+        }
+        return { kind: 'ended', reason: endedReason };
       }
       if (claim.currentStep !== input.step) {
         const current = await this.deps.db.sequenceEnrollment.findUniqueOrThrow({ where: { id: run.id } });
