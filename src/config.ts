@@ -18,9 +18,6 @@ const durationList = (fallback: string) => z
     return durations as number[];
   });
 
-/** Signs unsubscribe links in development and tests; production refuses it. */
-export const DEV_UNSUBSCRIBE_SIGNING_SECRET = 'dev-only-unsubscribe-signing-secret';
-
 /** Every variable the processes read; `.env.example` documents the same list. */
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -92,8 +89,11 @@ export const ConfigSchema = z.object({
   DELETION_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Where links in messages (unsubscribe) point: the API's public address. Default: this machine's PORT. */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Key of the HMAC that signs unsubscribe links; changing it invalidates links already sent. */
-  UNSUBSCRIBE_SIGNING_SECRET: z.string().min(16).default(DEV_UNSUBSCRIBE_SIGNING_SECRET),
+  /**
+   * Key of the HMAC that signs unsubscribe links (changing it invalidates links already sent).
+   * Unset: derived from SECRETS_ENCRYPTION_KEYS, so production needs no secret of its own.
+   */
+  UNSUBSCRIBE_SIGNING_SECRET: z.string().min(16).optional(),
   /** `twilio` sends SMS through Twilio; `dev` only records them (shown in the mail catcher). */
   SMS_PROVIDER: z.enum(['dev', 'twilio']).default('dev'),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'expected an account SID such as AC0123...').optional(),
@@ -115,9 +115,6 @@ export const ConfigSchema = z.object({
       if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: 'required when SMS_PROVIDER is twilio' });
     }
   }
-  if (config.NODE_ENV === 'production' && config.UNSUBSCRIBE_SIGNING_SECRET === DEV_UNSUBSCRIBE_SIGNING_SECRET) {
-    context.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SIGNING_SECRET'], message: 'set a secret of your own in production' });
-  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -133,6 +130,14 @@ export function secretBox(config: Config): SecretBox {
 export function temporalUiUrl(config: Config): string | undefined {
   if (config.TEMPORAL_UI_URL) return config.TEMPORAL_UI_URL.replace(/\/+$/, '');
   return config.NODE_ENV === 'production' ? undefined : 'http://localhost:8233';
+}
+
+/** The keys of unsubscribe links: sign with the first, accept any (see UNSUBSCRIBE_SIGNING_SECRET). */
+export function unsubscribeSigningKeys(config: Config): string[] {
+  if (config.UNSUBSCRIBE_SIGNING_SECRET) return [config.UNSUBSCRIBE_SIGNING_SECRET];
+  return secretBox(config)
+    .deriveKeys('unsubscribe-links')
+    .map((key) => key.toString('base64url'));
 }
 
 /** The base URL links in messages use. */

@@ -5,7 +5,7 @@ import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { publicBaseUrl, secretBox, temporalUiUrl, type Config } from './config.js';
+import { publicBaseUrl, secretBox, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -66,7 +66,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     customers,
     clock,
     logger,
-    unsubscribeSecret: config.UNSUBSCRIBE_SIGNING_SECRET,
+    unsubscribeKeys: unsubscribeSigningKeys(config),
     publicBaseUrl: publicBaseUrl(config),
   });
   const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 const PREFIX = 'enc:v1';
 
@@ -55,6 +55,16 @@ export class SecretBox {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv!, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext!, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  /**
+   * A key for another purpose (signing links) derived from each key, the current one first: sign
+   * with the first, accept any, and a rotation of the encryption keys keeps older signatures valid
+   * for as long as their key is listed.
+   */
+  deriveKeys(purpose: string): Buffer[] {
+    const ordered = [this.currentKeyId, ...[...this.keys.keys()].filter((id) => id !== this.currentKeyId)];
+    return ordered.map((id) => createHmac('sha256', this.keys.get(id)!).update(`derived:${purpose}`).digest());
   }
 
   /** How every value encrypted with the current key starts: anything else is re-encrypted. */

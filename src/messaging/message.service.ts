@@ -49,7 +49,8 @@ export interface MessageServiceDeps {
   customers: CustomerService;
   clock: Clock;
   logger: Logger;
-  unsubscribeSecret: string;
+  /** Unsubscribe links are signed with the first and accepted with any. */
+  unsubscribeKeys: string[];
   /** Base of the links put into messages (the API's public address). */
   publicBaseUrl: string;
 }
@@ -112,12 +113,12 @@ export class MessageService {
 
   /** The link a marketing message carries: it opts its customer out of the channel. */
   unsubscribeUrl(customerId: string, channel: Channel): string {
-    return `${this.deps.publicBaseUrl}/unsubscribe/${unsubscribeToken({ customerId, channel }, this.deps.unsubscribeSecret)}`;
+    return `${this.deps.publicBaseUrl}/unsubscribe/${unsubscribeToken({ customerId, channel }, this.deps.unsubscribeKeys[0]!)}`;
   }
 
   /** What an unsubscribe link opts out of, if it is genuine. */
   checkUnsubscribeToken(token: string): { channel: Channel } | undefined {
-    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeSecret);
+    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeKeys);
     return target && { channel: target.channel };
   }
 
@@ -126,7 +127,7 @@ export class MessageService {
    * Undefined for a forged or unknown link; repeating it changes nothing.
    */
   async unsubscribe(token: string): Promise<{ channel: Channel } | undefined> {
-    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeSecret);
+    const target = verifyUnsubscribeToken(token, this.deps.unsubscribeKeys);
     if (!target) return undefined;
     await this.deps.db.$transaction(async (tx) => {
       const customer = await tx.customer.findUnique({ where: { id: target.customerId } });

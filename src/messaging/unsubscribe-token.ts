@@ -21,12 +21,14 @@ export function unsubscribeToken(target: UnsubscribeTarget, secret: string): str
   return `${target.customerId}.${target.channel}.${signature(target, secret)}`;
 }
 
-/** The target of a genuine token, or undefined for anything forged, altered or malformed. */
-export function verifyUnsubscribeToken(token: string, secret: string): UnsubscribeTarget | undefined {
+/**
+ * The target of a genuine token, or undefined for anything forged, altered or malformed. Any of
+ * `secrets` is accepted, so links signed before a key rotation keep working.
+ */
+export function verifyUnsubscribeToken(token: string, secrets: string[]): UnsubscribeTarget | undefined {
   const match = TOKEN.exec(token);
   if (!match) return undefined;
   const target = { customerId: match[1]!, channel: match[2] as Channel };
-  const expected = Buffer.from(signature(target, secret));
   const presented = Buffer.from(match[3]!);
-  return timingSafeEqual(expected, presented) ? target : undefined;
+  return secrets.some((secret) => timingSafeEqual(Buffer.from(signature(target, secret)), presented)) ? target : undefined;
 }

@@ -22,11 +22,13 @@ describe('message channels', () => {
 
   it('signs unsubscribe links per customer and channel; an altered or foreign link is refused', () => {
     const token = unsubscribeToken({ customerId: CUSTOMER, channel: 'email' }, SECRET);
-    expect(verifyUnsubscribeToken(token, SECRET)).toEqual({ customerId: CUSTOMER, channel: 'email' });
-    expect(verifyUnsubscribeToken(token.replace('.email.', '.sms.'), SECRET)).toBeUndefined();
-    expect(verifyUnsubscribeToken(token.replace('XYZ', 'XYY'), SECRET)).toBeUndefined();
-    expect(verifyUnsubscribeToken(token, 'another-secret-of-enough-length')).toBeUndefined();
-    expect(verifyUnsubscribeToken('garbage', SECRET)).toBeUndefined();
+    expect(verifyUnsubscribeToken(token, [SECRET])).toEqual({ customerId: CUSTOMER, channel: 'email' });
+    expect(verifyUnsubscribeToken(token.replace('.email.', '.sms.'), [SECRET])).toBeUndefined();
+    expect(verifyUnsubscribeToken(token.replace('XYZ', 'XYY'), [SECRET])).toBeUndefined();
+    expect(verifyUnsubscribeToken(token, ['another-secret-of-enough-length'])).toBeUndefined();
+    expect(verifyUnsubscribeToken('garbage', [SECRET])).toBeUndefined();
+    // After a key rotation (a new key first), links signed with the old key still work.
+    expect(verifyUnsubscribeToken(token, ['a-new-secret-of-enough-length', SECRET])).toEqual({ customerId: CUSTOMER, channel: 'email' });
   });
 
   it('refuses a template that does not parse with its line and column, and any file access', () => {

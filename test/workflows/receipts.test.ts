@@ -175,6 +175,36 @@ describe('receipts and refund notices: one email per payment and per refund, exa
     expect(keys).toEqual([`receipt:${payment.id}`, `refund-notice:${first.id}`, `refund-notice:${second.id}`].sort());
   });
 
+  it('through the payments API: a pending payment marked succeeded gets one receipt, each refund its notice, a failed payment nothing', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Payments API');
+    const email = address('payments-api');
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email, name: 'Cy', timezone: 'Europe/Paris' } });
+    const { body: pending } = await api.request('POST', '/v1/payments', {
+      key,
+      body: { customer_id: customer.id, amount: 4999, currency: 'USD', source: 'checkout', source_description: 'Annual plan' },
+    });
+    const { body: failed } = await api.request('POST', '/v1/payments', { key, body: { customer_id: customer.id, amount: 100, currency: 'USD' } });
+    expect((await api.request('POST', `/v1/payments/${failed.id}/fail`, { key })).status).toBe(200);
+    expect((await api.request('POST', `/v1/payments/${pending.id}/succeed`, { key, body: { paid_at: '2026-07-14T10:00:00Z' } })).status).toBe(200);
+    for (const amount of [999, 4000]) {
+      const refunded = await api.request('POST', `/v1/payments/${pending.id}/refunds`, { key, body: { amount, reason: 'duplicate' } });
+      expect(refunded.status, JSON.stringify(refunded.body)).toBe(201);
+    }
+    const caught = await eventually(async () => {
+      const all = await mailTo(email);
+      return all.length >= 3 ? all : undefined;
+    }, 30_000, 'a receipt and two refund notices');
+    expect(caught.map((m) => m.subject).sort()).toEqual([
+      'Receipt from Payments API: $49.99',
+      'Refund from Payments API: $40.00',
+      'Refund from Payments API: $9.99',
+    ]);
+    expect(caught.find((m) => m.subject.startsWith('Receipt'))!.text).toContain('Date: July 14, 2026 at 12:00 PM GMT+2');
+    await sleep(1_000);
+    expect(await mailTo(email)).toHaveLength(3);
+    expect((await receipts(merchantId)).map((m) => m.kind).sort()).toEqual(['receipt', 'refund_notice', 'refund_notice']);
+  });
+
   it('records a receipt it cannot send: no email address is skipped; a payment without customer sends nothing', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('No address');
     const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { name: 'No email' } });
