@@ -36,6 +36,19 @@ describe('recorded workflow histories replay on the current code', () => {
     );
   });
 
+  it('has the messaging fixtures: a sequence run completed, stopped, continued as new, ended by archiving; an enroller and a message queue after a pass', () => {
+    expect(FILES).toEqual(
+      expect.arrayContaining([
+        'sequence.completed.json',
+        'sequence.stopped.json',
+        'sequence.continued-as-new.json',
+        'sequence.ended-archived.json',
+        'sequence-enroller.pass.json',
+        'message-queue.pass.json',
+      ]),
+    );
+  });
+
   it.each(FILES)('%s', (file) => {
     const result = results.get(file);
     expect(result, `${file} was replayed`).toBeDefined();

@@ -3,7 +3,9 @@
 // instead of failing in production. Run it when a workflow gains a branch worth guarding (after
 // the change, which new runs take behind `patched()`), and commit the JSON files it writes:
 //
-//   node --import tsx test/workflows/histories/record.ts
+//   node --import tsx test/workflows/histories/record.ts [scenario name prefix...]
+//
+// (with prefixes, only the scenarios whose name starts with one of them: `sequence message-queue`)
 //
 // It starts its own throw-away stack (embedded Postgres, Temporal dev server, mail catcher), a
 // worker and the API, runs each scenario below through the API, and saves each run's history as
@@ -19,16 +21,29 @@ import { loadConfig } from '../../../src/config.js';
 import { freePort, startStack } from '../../../src/dev/stack.js';
 import { createLogger } from '../../../src/logger.js';
 import { migrate } from '../../../src/migrate.js';
-import { createRuntime, startApi, startWorker } from '../../../src/runtime.js';
+import { createRuntime, startApi, startWorker, type Runtime } from '../../../src/runtime.js';
 import { workflowIds } from '../../../workflows/definitions.js';
 import { historyToJson } from './history-json.js';
 
 type Call = (method: string, path: string, body?: unknown) => Promise<any>;
+/** The run to record: a workflow id (recorded once it completed), or a run recorded as it stands. */
+type Recorded = string | { workflowId: string; runId?: string; open: true };
+
+/** Polls until `check` holds. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await sleep(100);
+}
+
+/** A sequence's email step. */
+const emailStep = (subject: string, delay = '0s') => ({ channel: 'email', delay, template: { subject, text: 'Hello' } });
+
+/** How many messages a customer has, as the API lists them. */
+const sent = async (call: Call, customerId: string) => (await call('GET', `/v1/customers/${customerId}/messages`)).data.length as number;
 
 const DAY = 86_400_000;
 
 /** Each scenario drives one run through the API and returns its workflow id. */
-const SCENARIOS: Record<string, (call: Call) => Promise<string>> = {
+const SCENARIOS: Record<string, (call: Call, runtime: Runtime) => Promise<Recorded>> = {
   /** Every billing step has work: subscriptions of both billing times, a coupon, a wallet, drafts. */
   async 'customer-deletion.completed'(call) {
     const customer = await call('POST', '/v1/customers', { currency: 'USD' });
@@ -52,6 +67,70 @@ const SCENARIOS: Record<string, (call: Call) => Promise<string>> = {
     await call('POST', `/v1/invoices/${draft.id}/void`);
     await call('POST', `/v1/customers/${customer.id}/deletion/retry`);
     return workflowIds.customerDeletion(customer.id);
+  },
+  /** A sequence run that waits a delay between two sends and completes. */
+  async 'sequence.completed'(call) {
+    const sequence = await call('POST', '/v1/sequences', { name: 'Completed', trigger_tag: 'r-done', steps: [emailStep('One'), emailStep('Two', '1s')] });
+    const customer = await call('POST', '/v1/customers', { email: 'completed@replay.test', tags: ['r-done'] });
+    return workflowIds.sequence(sequence.id, customer.id);
+  },
+  /** A run told to stop (its tag removed) while it waits for its next step. */
+  async 'sequence.stopped'(call) {
+    const sequence = await call('POST', '/v1/sequences', {
+      name: 'Stopped',
+      trigger_tag: 'r-stop',
+      steps: [emailStep('One'), emailStep('Two', '1h')],
+    });
+    const customer = await call('POST', '/v1/customers', { email: 'stopped@replay.test', tags: ['r-stop'] });
+    await until(async () => (await sent(call, customer.id)) === 1);
+    await call('DELETE', `/v1/customers/${customer.id}/tags/r-stop`);
+    return workflowIds.sequence(sequence.id, customer.id);
+  },
+  /** A run whose enrolment ended without its stop signal, woken by the customer's next enrolment: it continues as new. */
+  async 'sequence.continued-as-new'(call, runtime) {
+    const sequence = await call('POST', '/v1/sequences', {
+      name: 'Again',
+      trigger_tag: 'r-again',
+      reentry: 'after_exit',
+      steps: [emailStep('One'), emailStep('Two', '1h')],
+    });
+    const customer = await call('POST', '/v1/customers', { email: 'again@replay.test' });
+    await call('POST', `/v1/sequences/${sequence.id}/enrollments`, { customer_id: customer.id });
+    await until(async () => (await sent(call, customer.id)) === 1);
+    const workflowId = workflowIds.sequence(sequence.id, customer.id);
+    const { runId } = await runtime.temporal.workflow.getHandle(workflowId).describe();
+    await runtime.db.sequenceEnrollment.updateMany({ where: { customerId: customer.id }, data: { status: 'exited', exitReason: 'removed' } });
+    await call('POST', `/v1/sequences/${sequence.id}/enrollments`, { customer_id: customer.id });
+    await until(async () => (await sent(call, customer.id)) === 2);
+    await call('DELETE', `/v1/sequences/${sequence.id}/enrollments/${customer.id}`);
+    return { workflowId, runId, open: true };
+  },
+  /** A run whose next step finds its enrolment ended (the sequence was archived: no signal). */
+  async 'sequence.ended-archived'(call) {
+    const sequence = await call('POST', '/v1/sequences', {
+      name: 'Archived',
+      trigger_tag: 'r-arch',
+      steps: [emailStep('One'), emailStep('Two', '2s')],
+    });
+    const customer = await call('POST', '/v1/customers', { email: 'archived@replay.test', tags: ['r-arch'] });
+    await until(async () => (await sent(call, customer.id)) === 1);
+    await call('POST', `/v1/sequences/${sequence.id}/archive`);
+    return workflowIds.sequence(sequence.id, customer.id);
+  },
+  /** A sequence's enroller after a pass, waiting for its next nudge. */
+  async 'sequence-enroller.pass'(call) {
+    const sequence = await call('POST', '/v1/sequences', { name: 'Enroller', trigger_tag: 'r-enrol', steps: [{ channel: 'sms', template: { body: 'Hi' } }] });
+    const customer = await call('POST', '/v1/customers', { phone: '+14155550142', tags: ['r-enrol'] });
+    await until(async () => (await sent(call, customer.id)) === 1);
+    return { workflowId: workflowIds.sequenceEnroller(sequence.id), open: true };
+  },
+  /** A merchant's message queue after sending a receipt, waiting for its next nudge. */
+  async 'message-queue.pass'(call) {
+    const customer = await call('POST', '/v1/customers', { email: 'receipt@replay.test' });
+    await call('POST', '/v1/payments', { customer_id: customer.id, amount: 1200, currency: 'EUR', status: 'succeeded' });
+    await until(async () => (await sent(call, customer.id)) === 1);
+    const { merchant_id: merchantId } = await call('GET', '/v1/settings');
+    return { workflowId: workflowIds.messageQueue(merchantId), open: true };
   },
 };
 
@@ -94,9 +173,15 @@ try {
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
       return answer;
     };
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      const handle = runtime.temporal.workflow.getHandle(await scenario(call));
-      await handle.result();
+    const only = process.argv.slice(2);
+    const chosen = Object.entries(SCENARIOS).filter(([name]) => only.length === 0 || only.some((prefix) => name.startsWith(prefix)));
+    for (const [name, scenario] of chosen) {
+      const recorded = await scenario(call, runtime);
+      const run = typeof recorded === 'string' ? { workflowId: recorded, runId: undefined, open: false } : recorded;
+      const handle = runtime.temporal.workflow.getHandle(run.workflowId, run.runId);
+      // A sequence run is started by its enroller, a moment after the write that enrols.
+      await until(() => handle.describe().then(() => true, () => false));
+      if (!run.open) await handle.result();
       const file = new URL(`./${name}.json`, import.meta.url);
       await writeFile(file, `${JSON.stringify(historyToJson(await handle.fetchHistory()), null, 2)}\n`);
       console.log(`recorded ${file.pathname}`);
