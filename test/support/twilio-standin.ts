@@ -95,6 +95,11 @@ export async function startTwilioStandIn(): Promise<TwilioStandIn> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise((resolve) => {
+        // The Twilio client keeps its connections alive; they must not hold the close up.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
