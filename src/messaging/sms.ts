@@ -99,7 +99,7 @@ export function devSmsProvider(deps: { mailer: Mailer; logger: Logger }): SmsPro
     name: 'dev',
     async send(sms) {
       const id = `dev_${createHash('sha256').update(sms.idempotencyKey).digest('hex').slice(0, 24)}`;
-      deps.logger.info({ to: sms.to, id, body: sms.body }, 'SMS recorded by the development provider (not sent)');
+      deps.logger.info({ id }, 'SMS recorded by the development provider, not sent: see the mail catcher');
       await deps.mailer.send({
         to: `${sms.to.replace(/^\+/, '')}@sms.invalid`,
         subject: `SMS to ${sms.to}`,
