@@ -122,7 +122,7 @@ export class SequenceService {
 
   constructor(private readonly deps: SequenceServiceDeps) {
     this.enrollBatch = deps.enrollBatch ?? 500;
-    this.startConcurrency = deps.startConcurrency ?? 32;
+    this.startConcurrency = deps.startConcurrency ?? 64;
   }
 
   // --- Definitions ---------------------------------------------------------------------------------
