@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../src/lib/paths.js';
 import { startBenchEnvironment, type BenchEnvironment } from './env.js';
 import { measureBatch, measureGet, measurePost } from './measures/http.js';
 import { measureDeletion } from './measures/deletion.js';
+import { measureSequences } from './measures/sequences.js';
 import { measureWebhooks } from './measures/webhooks.js';
 import { printTable, progress, type Row } from './table.js';
 
@@ -18,6 +19,7 @@ const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
   batch: measureBatch,
   webhooks: measureWebhooks,
   deletion: measureDeletion,
+  sequences: measureSequences,
 };
 
 async function main(): Promise<void> {

@@ -528,7 +528,8 @@ export class SequenceService {
       }
     });
     const ok = started.filter((id): id is string => id !== undefined);
-    const failed = claimed.map((row) => row.id).filter((id) => !ok.includes(id));
+    const startedIds = new Set(ok);
+    const failed = claimed.map((row) => row.id).filter((id) => !startedIds.has(id));
     await this.deps.db.$transaction([
       this.deps.db.sequenceEnrollment.updateMany({
         where: { id: { in: ok }, status: 'pending_start' },
