@@ -514,7 +514,8 @@ export class SequenceService {
           args: [{ enrollmentId: row.id }],
           signal: sequenceEnrollSignal,
           signalArgs: [row.id],
-          ...(startDelay > 0 && { startDelay }),
+          // Within the first second of slots a run starts at once: a delay only spreads a burst.
+          ...(startDelay >= 1_000 && { startDelay }),
           typedSearchAttributes: [
             { key: SEARCH_ATTRIBUTES.customerId, value: row.customer_id },
             { key: SEARCH_ATTRIBUTES.merchantId, value: row.merchant_id },
