@@ -45,7 +45,11 @@ function parseParams(schema: z.ZodType | undefined, raw: Record<string, string>)
   if (schema instanceof z.ZodObject) {
     for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
       const kind = idKindOf(field);
-      if (kind && !field.safeParse(raw[name]).success) throw new NotFoundError(idKindName(kind), String(raw[name]), name);
+      if (kind && !field.safeParse(raw[name]).success) {
+        // Echoed in the message: made printable and short, since the answer is stored and logged.
+        const shown = String(raw[name]).replace(/[^\x20-\x7e]/gu, '?').slice(0, 64);
+        throw new NotFoundError(idKindName(kind), shown, name);
+      }
     }
   }
   return parse(schema, raw);
