@@ -15,6 +15,7 @@ const SQL_ONLY_INDEXES = new Set([
   'events_undispatched_idx',
   'webhook_deliveries_due_idx',
   'wallets_one_active_per_currency_key',
+  'payments_paid_by_customer_idx',
 ]);
 // Foreign keys Prisma's schema language cannot express: a composite key whose relation is
 // optional (payments may have no customer) while another of its columns is required.
