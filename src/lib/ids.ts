@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd',
   idempotency: 'idem',
   request: 'req',
+  statsRollup: 'ltvr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -104,6 +105,7 @@ const NAMES: Record<IdKind, string> = {
   webhookDelivery: 'webhook delivery',
   idempotency: 'idempotency record',
   request: 'request',
+  statsRollup: 'stats rollup',
 };
 
 // Schemas made by `idSchema`, so the router can answer a malformed id in a path with 404 (no such
