@@ -1,3 +1,4 @@
+import { createAnalyticsActivities, type AnalyticsActivityDeps } from './analytics.activities.js';
 import { createBillingActivities, type BillingActivityDeps } from './billing.activities.js';
 import { createDeletionActivities, type DeletionActivityDeps } from './deletion.activities.js';
 import { createSequenceActivities, type SequenceActivityDeps } from './sequence.activities.js';
@@ -6,7 +7,8 @@ import { createWebhookActivities, type WebhookActivityDeps } from './webhook.act
 export type ActivityDeps = DeletionActivityDeps &
   WebhookActivityDeps &
   BillingActivityDeps &
-  SequenceActivityDeps;
+  SequenceActivityDeps &
+  AnalyticsActivityDeps;
 
 /**
  * Every side effect a workflow may cause, one file per domain. Each activity is safe to run again
@@ -17,6 +19,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createWebhookActivities(deps),
   ...createBillingActivities(deps),
   ...createSequenceActivities(deps),
+  ...createAnalyticsActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

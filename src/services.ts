@@ -1,11 +1,16 @@
 import type { Client } from '@temporalio/client';
+import { createTransport } from 'nodemailer';
+import { AnalyticsService } from './analytics/analytics.service.js';
+import { DigestService } from './analytics/digest.service.js';
+import { StatsService } from './analytics/stats.service.js';
+import { statsSubscriber } from './analytics/stats.subscriber.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
 import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
 import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { secretBox, temporalUiUrl, type Config } from './config.js';
+import { ltvRollupSettings, secretBox, temporalUiUrl, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -35,6 +40,8 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
   const customers = new CustomerService({ db, pool, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
+  const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
+  const analytics = new AnalyticsService({ db });
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
@@ -48,7 +55,7 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       db,
       temporal,
       taskQueue,
-      ui: { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE },
+      ui,
       logger,
     }),
     // Every store of a customer's personal data, erased by the deletion saga's last step.
@@ -65,6 +72,9 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
       secrets: secretBox(config),
       logger,
     }),
+    analytics,
+    stats: new StatsService({ db, temporal, taskQueue, ui, rollup: ltvRollupSettings(config) }),
+    digests: new DigestService({ db, analytics, mailer: createTransport(config.SMTP_URL), from: config.MAIL_FROM, logger }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
   };
   return services satisfies OperationDeps;
@@ -75,5 +85,5 @@ export function createServices({ db, pool, temporal, config, logger }: ServiceDe
  * subscriber) is added here and nowhere else.
  */
 export function createSubscribers(services: Services): EventSubscriber[] {
-  return [webhookSubscriber(services.webhooks)];
+  return [webhookSubscriber(services.webhooks), statsSubscriber(services.stats)];
 }

@@ -15,12 +15,18 @@ export const SEARCH_ATTRIBUTES = {
 export const WORKFLOW_TYPES = {
   customerDeletion: 'customerDeletionWorkflow',
   webhookEndpoint: 'webhookEndpointWorkflow',
+  ltvRollup: 'ltvRollupWorkflow',
 } as const;
 
 export const workflowIds = {
   customerDeletion: (customerId: string) => `customer-deletion:${customerId}`,
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
+  /** An on-demand rollup of one merchant and environment. */
+  ltvRollup: (scope: RollupScope, rollupId: string) => `ltv-rollup:${scope.merchantId}:${scope.environment}:${rollupId}`,
 } as const;
+
+/** The nightly rollup of every merchant; Temporal names each of its runs `ltv-rollup-<scheduled time>`. */
+export const LTV_ROLLUP_SCHEDULE_ID = 'ltv-rollup';
 
 // --- Customer deletion -------------------------------------------------------------------------
 
@@ -49,3 +55,33 @@ export interface WebhookEndpointInput {
 
 /** New deliveries are due: carries no payload, the workflow reads them from the database. */
 export const webhookDeliveriesDueSignal = defineSignal('webhookDeliveriesDue');
+
+// --- LTV rollup -----------------------------------------------------------------------------------
+
+export interface RollupScope {
+  merchantId: string;
+  environment: 'sandbox' | 'live';
+}
+
+/** How a rollup cuts its work: customers per batch (one activity), batches at once, customers per chunk. */
+export interface LtvRollupSettings {
+  batchSize: number;
+  concurrency: number;
+  chunkSize: number;
+}
+
+export interface LtvRollupInput extends LtvRollupSettings {
+  /** One merchant and environment (on demand); absent: every merchant (the nightly schedule). */
+  scope?: RollupScope;
+  /** Chosen by the API, which answers with it before the run starts; the nightly run gets one at its start. */
+  rollupId?: string;
+  /** Email each merchant its digest at the end (the nightly run). */
+  digest: boolean;
+  /** Set when the run continues as new: the customer id the next batches start after. */
+  after?: string;
+}
+
+export interface LtvRollupResult {
+  rollupId: string;
+  customersDone: number;
+}
