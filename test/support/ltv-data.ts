@@ -42,11 +42,18 @@ export interface InsertedScenario {
 const currency = fc.constantFrom('USD', 'EUR', 'JPY');
 const date = fc.date({ min: new Date('2024-01-01T00:00:00Z'), max: new Date('2026-06-30T00:00:00Z'), noInvalidDate: true });
 
-export function scenarioArbitrary(limits: { customers: number; payments: number; subscriptions: number }): fc.Arbitrary<Scenario> {
+/** Scenarios with up to `max` (and at least `min`) of each kind of row; about one customer in five deleted. */
+export function scenarioArbitrary(limits: {
+  customers: number;
+  payments: number;
+  subscriptions: number;
+  min?: { customers?: number; payments?: number };
+}): fc.Arbitrary<Scenario> {
   return fc.record({
     customers: fc.array(fc.record({ deleted: fc.integer({ min: 0, max: 4 }).map((n) => n === 0) }), {
-      minLength: 1,
+      minLength: limits.min?.customers ?? 1,
       maxLength: limits.customers,
+      size: 'max',
     }),
     payments: fc.array(
       fc.record({
@@ -58,7 +65,7 @@ export function scenarioArbitrary(limits: { customers: number; payments: number;
         createdAt: date,
         withPaidAt: fc.boolean(),
       }),
-      { maxLength: limits.payments },
+      { minLength: limits.min?.payments ?? 0, maxLength: limits.payments, size: 'max' },
     ),
     subscriptions: fc.array(
       fc.record({
@@ -68,7 +75,7 @@ export function scenarioArbitrary(limits: { customers: number; payments: number;
         interval: fc.constantFrom('month', 'year'),
         status: fc.constantFrom('pending', 'active', 'terminated', 'canceled'),
       }),
-      { maxLength: limits.subscriptions },
+      { maxLength: limits.subscriptions, size: 'max' },
     ),
   });
 }
