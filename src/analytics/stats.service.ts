@@ -112,7 +112,8 @@ export class StatsService {
     // so batches computed by different activities at different moments meet exactly.
     const startAfter = skip === 0 ? after : await this.customerIdAt(scope, after, null, skip - 1);
     if (skip > 0 && startAfter === null) return { upTo: null };
-    const upTo = await this.customerIdAt(scope, after, null, skip + size - 1);
+    // Open-ended when the batch holds the last customer: the rollup then ends with this wave.
+    const upTo = await this.customerIdAt(scope, after, null, skip + size - 1, { followed: true });
     const key = startAfter ?? '';
     const resumed = await this.deps.db.statsRollupBatch.findUnique({ where: { rollupId_startAfter: { rollupId, startAfter: key } } });
     // A batch whose cursor reached its end (null: the end of the customers) was done by an earlier attempt.
@@ -158,18 +159,25 @@ export class StatsService {
 
   /**
    * The id of the customer `offset` places after `after` (and no later than `upTo`), in id order,
-   * within the scope; null when there are not that many.
+   * within the scope; null when there are not that many (or, when it must be `followed`, when no
+   * customer comes after it).
    */
-  private async customerIdAt(scope: RollupScope | undefined, after: string | null, upTo: string | null, offset: number): Promise<string | null> {
+  private async customerIdAt(
+    scope: RollupScope | undefined,
+    after: string | null,
+    upTo: string | null,
+    offset: number,
+    options: { followed?: boolean } = {},
+  ): Promise<string | null> {
     const conditions = [
       ...(scope ? [Prisma.sql`merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment"`] : []),
       ...(after === null ? [] : [Prisma.sql`id > ${after}`]),
       ...(upTo === null ? [] : [Prisma.sql`id <= ${upTo}`]),
     ];
     const where = conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
-    const [row] = await this.deps.db.$queryRaw<{ id: string }[]>`
-      SELECT id FROM customers WHERE ${where} ORDER BY id OFFSET ${offset} LIMIT 1`;
-    return row?.id ?? null;
+    const rows = await this.deps.db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM customers WHERE ${where} ORDER BY id OFFSET ${offset} LIMIT ${options.followed ? 2 : 1}`;
+    return options.followed && rows.length < 2 ? null : (rows[0]?.id ?? null);
   }
 
   /**
