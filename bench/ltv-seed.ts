@@ -23,7 +23,7 @@ const pick = (salt: number, modulo: number) => `(((hashint4(g * 7 + ${salt}) & 2
  * status and three currencies (refunds recorded for the refunded ones), and subscriptions. Set-based:
  * customers from arrays of ids, payments and subscriptions from generate_series, in chunks.
  */
-export async function seedLtvData(client: pg.Client, merchantId: string, size: SeedSize, progress: SeedProgress): Promise<void> {
+export async function seedLtvData(client: pg.ClientBase, merchantId: string, size: SeedSize, progress: SeedProgress): Promise<void> {
   await client.query(`INSERT INTO merchants (id, name) VALUES ($1, 'LTV benchmark') ON CONFLICT DO NOTHING`, [merchantId]);
   await client.query('CREATE TEMPORARY TABLE seed_customers (n int PRIMARY KEY, id text NOT NULL)');
 
@@ -40,8 +40,9 @@ export async function seedLtvData(client: pg.Client, merchantId: string, size: S
     );
     progress('customers', from + ids.length, size.customers);
   }
-  // Without statistics the planner takes the fresh table for empty and joins it by nested loops.
-  await client.query('ANALYZE seed_customers');
+  // Without statistics the planner takes the fresh tables for empty: it would join seed_customers by
+  // nested loops, and plan the payments' foreign key checks on customers as sequential scans.
+  await client.query('ANALYZE seed_customers, customers');
 
   for (let from = 1; from <= size.payments; from += CHUNK) {
     const to = Math.min(from + CHUNK - 1, size.payments);
