@@ -197,6 +197,35 @@ describe('customer analytics: stats, top customers, summary and rollups over HTT
     expect(canceled.mrr).toEqual({ EUR: '0.00', USD: '0.00' });
   }, 60_000);
 
+  it('follows the billing API: payments, a refund, a yearly subscription and its cancellation', async () => {
+    const { sandboxKey: key } = await api.merchant('Billing-driven stats');
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await api.request(method, path, { key, body });
+      expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
+      return response.body;
+    };
+    const customer = await call('POST', '/v1/customers', { currency: 'EUR' });
+    const stats = async (until: (stats: any) => boolean, what: string) =>
+      eventually(async () => {
+        const { stats } = await call('GET', `/v1/customers/${customer.id}?expand=stats`);
+        return until(stats) ? stats : undefined;
+      }, 15_000, what);
+
+    const paid = await call('POST', '/v1/payments', { customer_id: customer.id, amount: 5_000, currency: 'EUR', status: 'succeeded' });
+    const pending = await call('POST', '/v1/payments', { customer_id: customer.id, amount: 7_000, currency: 'EUR' });
+    await stats((s) => s.payment_count === 1, 'the succeeded payment');
+    await call('POST', `/v1/payments/${pending.id}/succeed`);
+    await call('POST', `/v1/payments/${paid.id}/refunds`, { amount: 1_000 });
+    const refunded = await stats((s) => s.total_spent.EUR === '110.00' && s.payment_count === 2, 'the refund and the second payment');
+    expect(refunded.currencies[0]).toMatchObject({ average_payment: 5_500, last_payment_at: expect.any(String) });
+
+    const plan = await call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: 'annual', amount: 120_000, currency: 'EUR', interval: 'year' });
+    expect((await stats((s) => s.subscription_status === 'active', 'the subscription')).mrr).toEqual({ EUR: '100.00' });
+    await call('POST', `/v1/subscriptions/${plan.id}/cancel`);
+    const ended = await stats((s) => s.subscription_status === 'canceled', 'the cancellation');
+    expect(ended).toMatchObject({ mrr: { EUR: '0.00' }, total_spent: { EUR: '110.00' }, payment_count: 2 });
+  });
+
   it('starts a rollup of the caller only: 202 with its run, progress from the database, 404 to others', async () => {
     const { sandboxKey: key, liveKey, merchantId } = await api.merchant('Rollup starter');
     await customer(key, 'one@rollup.test');

@@ -24,11 +24,13 @@ import { workflowIds } from '../../../workflows/definitions.js';
 import { historyToJson } from './history-json.js';
 
 type Call = (method: string, path: string, body?: unknown) => Promise<any>;
+/** A workflow id (its latest run is recorded), or one run of it. */
+type Recorded = string | { workflowId: string; runId: string };
 
 const DAY = 86_400_000;
 
 /** Each scenario drives one run through the API and returns its workflow id. */
-const SCENARIOS: Record<string, (call: Call) => Promise<string>> = {
+const SCENARIOS: Record<string, (call: Call) => Promise<Recorded>> = {
   /** Every billing step has work: subscriptions of both billing times, a coupon, a wallet, drafts. */
   async 'customer-deletion.completed'(call) {
     const customer = await call('POST', '/v1/customers', { currency: 'USD' });
@@ -53,7 +55,27 @@ const SCENARIOS: Record<string, (call: Call) => Promise<string>> = {
     await call('POST', `/v1/customers/${customer.id}/deletion/retry`);
     return workflowIds.customerDeletion(customer.id);
   },
+  /** The first run of an LTV rollup over five customers in waves of 2 x 2: it begins, runs a wave, continues as new. */
+  async 'ltv-rollup.first-run'(call) {
+    const rollup = await ltvRollup(call);
+    return { workflowId: rollup.workflow_id, runId: rollup.run_id };
+  },
+  /** The last run of such a rollup: its wave holds the last customer, and it finishes. */
+  async 'ltv-rollup.last-run'(call) {
+    return (await ltvRollup(call)).workflow_id;
+  },
 };
+
+/** Five paying customers (one refunded, one subscribed), then the rollup of their merchant. */
+async function ltvRollup(call: Call): Promise<{ workflow_id: string; run_id: string }> {
+  for (let n = 1; n <= 5; n++) {
+    const customer = await call('POST', '/v1/customers', { currency: 'EUR' });
+    const payment = await call('POST', '/v1/payments', { customer_id: customer.id, amount: 1000 * n, currency: 'EUR', status: 'succeeded' });
+    if (n === 2) await call('POST', `/v1/payments/${payment.id}/refunds`, { amount: 500 });
+    if (n === 3) await call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: 'pro', amount: 12000, currency: 'EUR' });
+  }
+  return call('POST', '/v1/analytics/rollups');
+}
 
 const logger = createLogger('warn', 'record-histories');
 const dataDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
@@ -78,6 +100,10 @@ try {
     TEMPORAL_ADDRESS: stack.temporalAddress,
     SMTP_URL: stack.smtpUrl,
     TEMPORAL_TASK_QUEUE: 'record-histories',
+    // Rollups in waves of two batches of two customers, so five customers already take two runs.
+    LTV_ROLLUP_BATCH_SIZE: '2',
+    LTV_ROLLUP_CONCURRENCY: '2',
+    LTV_ROLLUP_CHUNK_SIZE: '1',
   });
   const runtime = await createRuntime(config, logger);
   const worker = await startWorker(runtime, config, logger);
@@ -95,7 +121,11 @@ try {
       return answer;
     };
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      const handle = runtime.temporal.workflow.getHandle(await scenario(call));
+      const recorded = await scenario(call);
+      const handle =
+        typeof recorded === 'string'
+          ? runtime.temporal.workflow.getHandle(recorded)
+          : runtime.temporal.workflow.getHandle(recorded.workflowId, recorded.runId);
       await handle.result();
       const file = new URL(`./${name}.json`, import.meta.url);
       await writeFile(file, `${JSON.stringify(historyToJson(await handle.fetchHistory()), null, 2)}\n`);
