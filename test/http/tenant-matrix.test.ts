@@ -35,6 +35,7 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
   // The wallet's grant is its first transaction.
   wtx: async (_call, made, api) => (await api.runtime.db.walletTransaction.findFirstOrThrow({ where: { walletId: made.get('wal') } })).id,
   acp: async (call, made) => (await call('/v1/applied_coupons', { customer_id: made.get('cus'), coupon_code: 'TENANT', percent_off: 10 })).id,
+  ltvr: async (call) => (await call('/v1/analytics/rollups')).id,
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';
