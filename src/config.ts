@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LtvRollupSettings } from '../workflows/definitions.js';
 import { parseDuration } from './lib/duration.js';
 import { isTimeZone } from './lib/iso.js';
 import { SecretBox } from './lib/secret-box.js';
@@ -128,7 +129,7 @@ export function secretBox(config: Config): SecretBox {
 }
 
 /** How LTV rollups cut their work, from the LTV_ROLLUP_* variables. */
-export function ltvRollupSettings(config: Config): { batchSize: number; concurrency: number; chunkSize: number } {
+export function ltvRollupSettings(config: Config): LtvRollupSettings {
   return { batchSize: config.LTV_ROLLUP_BATCH_SIZE, concurrency: config.LTV_ROLLUP_CONCURRENCY, chunkSize: config.LTV_ROLLUP_CHUNK_SIZE };
 }
 

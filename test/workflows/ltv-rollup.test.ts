@@ -27,16 +27,17 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
     return { started, result };
   }
 
-  async function merchantScope(name: string): Promise<Scope> {
-    const { merchantId } = await api.merchant(name);
-    return { merchantId, environment: 'sandbox' };
+  /** A new merchant's sandbox, and its key. */
+  async function newMerchant(name: string): Promise<{ scope: Scope; key: string }> {
+    const { merchantId, sandboxKey } = await api.merchant(name);
+    return { scope: { merchantId, environment: 'sandbox' }, key: sandboxKey };
   }
 
   it('writes what an independent computation gives over random data, by rollup and by the subscriber', async () => {
     const { db } = api.runtime;
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ customers: 10, payments: 30, subscriptions: 8 }), async (scenario) => {
-        const scope = await merchantScope('LTV property');
+        const { scope } = await newMerchant('LTV property');
         const data = await insertScenario(db, scope, scenario);
         const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions);
 
@@ -55,7 +56,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
 
   it('repairs stats tampered with in the database; re-running changes no number; runs continue as new', async () => {
     const { db } = api.runtime;
-    const scope = await merchantScope('LTV tamper');
+    const { scope, key } = await newMerchant('LTV tamper');
     const [scenario] = fc.sample(
       scenarioArbitrary({ customers: 12, payments: 40, subscriptions: 10, min: { customers: 9, payments: 20 } }),
       { seed: 3, numRuns: 1 },
@@ -101,9 +102,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
 
     const repair = await rollUp(scope);
     expect(await storedStats(db, scope.merchantId)).toEqual(expected);
-    const progress = await api.request('GET', `/v1/analytics/rollups/${repair.started.id}`, {
-      key: (await api.runtime.services.merchants.issueKey(scope.merchantId, 'sandbox')).key,
-    });
+    const progress = await api.request('GET', `/v1/analytics/rollups/${repair.started.id}`, { key });
     expect(progress.body).toMatchObject({
       status: 'completed',
       customers_done: data.liveCustomerIds.length,
@@ -116,7 +115,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
     const queue = `ltv-schedule-${randomUUID()}`;
     const config = testConfig({ TEMPORAL_TASK_QUEUE: queue });
     const logger = createLogger('warn', 'ltv-schedule-test');
-    const scope = await merchantScope('Nightly digest');
+    const { scope } = await newMerchant('Nightly digest');
     const email = `owner-${randomUUID().slice(0, 8)}@digest.test`;
     await db.merchant.update({ where: { id: scope.merchantId }, data: { notificationEmail: email, name: 'Nightly digest' } });
     const [scenario] = fc.sample(
