@@ -1,3 +1,4 @@
+import { createAnalyticsActivities, type AnalyticsActivityDeps } from './analytics.activities.js';
 import { createBillingActivities, type BillingActivityDeps } from './billing.activities.js';
 import { createDeletionActivities, type DeletionActivityDeps } from './deletion.activities.js';
 import { createMessageActivities, type MessageActivityDeps } from './message.activities.js';
@@ -8,7 +9,8 @@ export type ActivityDeps = DeletionActivityDeps &
   WebhookActivityDeps &
   BillingActivityDeps &
   SequenceActivityDeps &
-  MessageActivityDeps;
+  MessageActivityDeps &
+  AnalyticsActivityDeps;
 
 /**
  * Every side effect a workflow may cause, one file per domain. Each activity is safe to run again
@@ -20,6 +22,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createBillingActivities(deps),
   ...createSequenceActivities(deps),
   ...createMessageActivities(deps),
+  ...createAnalyticsActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { LtvRollupSettings } from '../workflows/definitions.js';
 import { parseDuration } from './lib/duration.js';
+import { isTimeZone } from './lib/iso.js';
 import { SecretBox } from './lib/secret-box.js';
 
 /** Protects nothing: only for development and tests, where no real secret should be stored. */
@@ -16,6 +18,18 @@ const durationList = (fallback: string) => z
       return z.NEVER;
     }
     return durations as number[];
+  });
+
+const duration = (fallback: string) => z
+  .string()
+  .default(fallback)
+  .transform((text, context) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 6h or 1d' });
+      return z.NEVER;
+    }
+    return ms;
   });
 
 /** Every variable the processes read; `.env.example` documents the same list. */
@@ -109,6 +123,22 @@ export const ConfigSchema = z.object({
   SEQUENCE_START_RATE: z.coerce.number().positive().default(100),
   /** A webhook endpoint counts as failing (its merchant is emailed) once a delivery failed this many attempts. */
   WEBHOOK_FAILING_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /** When the nightly LTV rollup runs: a five-field cron expression, read in LTV_ROLLUP_TIMEZONE. */
+  LTV_ROLLUP_CRON: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression such as "0 2 * * *"')
+    .default('0 2 * * *'),
+  LTV_ROLLUP_TIMEZONE: z.string().refine(isTimeZone, 'expected an IANA time zone name such as "Europe/Paris"').default('UTC'),
+  /** After an outage of Temporal, a nightly run missed by less than this still runs. */
+  LTV_ROLLUP_CATCHUP_WINDOW: duration('1d'),
+  /** Customers per rollup activity (one keyset range), and how many such activities run at once. */
+  LTV_ROLLUP_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(25_000),
+  LTV_ROLLUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Customers per statement (and transaction) inside a batch: the step a retried batch resumes from. */
+  LTV_ROLLUP_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Email each merchant with a notification address its totals and top customers after the nightly run. */
+  LTV_DIGEST_ENABLED: z.stringbool().default(true),
 }).superRefine((config, context) => {
   if (config.SMS_PROVIDER === 'twilio') {
     for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const) {
@@ -124,6 +154,11 @@ export function secretBox(config: Config): SecretBox {
   if (config.SECRETS_ENCRYPTION_KEYS) return SecretBox.parse(config.SECRETS_ENCRYPTION_KEYS);
   if (config.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  SECRETS_ENCRYPTION_KEYS: required in production');
   return SecretBox.parse(DEVELOPMENT_SECRETS_KEY);
+}
+
+/** How LTV rollups cut their work, from the LTV_ROLLUP_* variables. */
+export function ltvRollupSettings(config: Config): LtvRollupSettings {
+  return { batchSize: config.LTV_ROLLUP_BATCH_SIZE, concurrency: config.LTV_ROLLUP_CONCURRENCY, chunkSize: config.LTV_ROLLUP_CHUNK_SIZE };
 }
 
 /** The Temporal Web UI base URL to link runs to, if links are wanted in this environment. */

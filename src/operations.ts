@@ -1,3 +1,4 @@
+import { analyticsOperations } from './analytics/analytics.routes.js';
 import { couponOperations } from './billing/coupons/coupon.routes.js';
 import { creditNoteOperations } from './billing/credit-notes/credit-note.routes.js';
 import { invoiceOperations } from './billing/invoices/invoice.routes.js';
@@ -31,6 +32,7 @@ export const OPERATIONS = {
   ...sequenceOperations,
   ...messageOperations,
   ...merchantOperations,
+  ...analyticsOperations,
 };
 
 export type Operations = typeof OPERATIONS;

@@ -78,7 +78,7 @@ export async function startApi(runtime: Runtime, config: Config, logger: Logger)
  */
 export async function startWorker(runtime: Runtime, config: Config, logger: Logger): Promise<Running> {
   await ensureSearchAttributes(runtime.temporal, config.TEMPORAL_NAMESPACE, logger);
-  await ensureSchedules(runtime.temporal, config.TEMPORAL_TASK_QUEUE, serviceSchedules(), logger);
+  await ensureSchedules(runtime.temporal, config.TEMPORAL_TASK_QUEUE, serviceSchedules(config), logger);
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,

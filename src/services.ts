@@ -1,11 +1,15 @@
 import type { Client } from '@temporalio/client';
+import { AnalyticsService } from './analytics/analytics.service.js';
+import { DigestService } from './analytics/digest.service.js';
+import { StatsService } from './analytics/stats.service.js';
+import { statsSubscriber } from './analytics/stats.subscriber.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
 import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
 import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { publicBaseUrl, secretBox, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
+import { ltvRollupSettings, publicBaseUrl, secretBox, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -70,6 +74,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     publicBaseUrl: publicBaseUrl(config),
   });
   const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger });
+  const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
+  const analytics = new AnalyticsService({ db });
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
@@ -83,7 +89,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
       db,
       temporal,
       taskQueue,
-      ui: { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE },
+      ui,
       logger,
     }),
     // Every store of a customer's personal data, erased by the deletion saga's last step.
@@ -112,6 +118,9 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     messages,
     messageQueue,
     sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    analytics,
+    stats: new StatsService({ db, temporal, taskQueue, ui, rollup: ltvRollupSettings(config) }),
+    digests: new DigestService({ db, analytics, mailer, logger }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
   };
   return services satisfies OperationDeps;
@@ -122,5 +131,10 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
  * subscriber) is added here and nowhere else.
  */
 export function createSubscribers(services: Services): EventSubscriber[] {
-  return [webhookSubscriber(services.webhooks), sequenceSubscriber(services.sequences), messageSubscriber(services.messageQueue)];
+  return [
+    webhookSubscriber(services.webhooks),
+    sequenceSubscriber(services.sequences),
+    messageSubscriber(services.messageQueue),
+    statsSubscriber(services.stats),
+  ];
 }

@@ -18,6 +18,7 @@ export const WORKFLOW_TYPES = {
   sequence: 'sequenceWorkflow',
   sequenceEnroller: 'sequenceEnrollerWorkflow',
   messageQueue: 'messageQueueWorkflow',
+  ltvRollup: 'ltvRollupWorkflow',
 } as const;
 
 export const workflowIds = {
@@ -26,7 +27,12 @@ export const workflowIds = {
   sequence: (sequenceId: string, customerId: string) => `sequence:${sequenceId}:${customerId}`,
   sequenceEnroller: (sequenceId: string) => `sequence-enroller:${sequenceId}`,
   messageQueue: (merchantId: string) => `message-queue:${merchantId}`,
+  /** An on-demand rollup of one merchant and environment. */
+  ltvRollup: (scope: RollupScope, rollupId: string) => `ltv-rollup:${scope.merchantId}:${scope.environment}:${rollupId}`,
 } as const;
+
+/** The nightly rollup of every merchant; Temporal names each of its runs `ltv-rollup-<scheduled time>`. */
+export const LTV_ROLLUP_SCHEDULE_ID = 'ltv-rollup';
 
 // --- Customer deletion -------------------------------------------------------------------------
 
@@ -118,3 +124,33 @@ export interface MessageQueuePass {
 
 /** New messages are queued: no payload, the workflow reads them from the database. */
 export const messagesQueuedSignal = defineSignal('messagesQueued');
+
+// --- LTV rollup -----------------------------------------------------------------------------------
+
+export interface RollupScope {
+  merchantId: string;
+  environment: 'sandbox' | 'live';
+}
+
+/** How a rollup cuts its work: customers per batch (one activity), batches at once, customers per chunk. */
+export interface LtvRollupSettings {
+  batchSize: number;
+  concurrency: number;
+  chunkSize: number;
+}
+
+export interface LtvRollupInput extends LtvRollupSettings {
+  /** One merchant and environment (on demand); absent: every merchant (the nightly schedule). */
+  scope?: RollupScope;
+  /** Chosen by the API, which answers with it before the run starts; the nightly run gets one at its start. */
+  rollupId?: string;
+  /** Email each merchant its digest at the end (the nightly run). */
+  digest: boolean;
+  /** Set when the run continues as new: the customer id the next batches start after. */
+  after?: string;
+}
+
+export interface LtvRollupResult {
+  rollupId: string;
+  customersDone: number;
+}

@@ -150,17 +150,61 @@ export const GetCustomerQuery = z.strictObject({
 
 // Output shapes: what the API answers, also the source of the OpenAPI document.
 
+const StatsSubscriptionStatus = z.enum(['none', 'active', 'canceled']).meta({
+  description:
+    '`active`: at least one active subscription; `canceled`: none active, at least one canceled or terminated; ' +
+    '`none`: no subscription (pending ones do not count).',
+});
+
+export const CurrencyStats = z
+  .object({
+    currency: z.string().meta({ example: 'EUR' }),
+    total_spent: z
+      .number()
+      .int()
+      .meta({ description: 'Succeeded payments minus what was refunded of them, in integer minor units.', example: 12050 }),
+    total_spent_decimal: z.string().meta({ example: '120.50' }),
+    payment_count: z.number().int().meta({ description: 'Payments that succeeded, including those refunded since.' }),
+    average_payment: z
+      .number()
+      .int()
+      .meta({ description: 'total_spent / payment_count, rounded half up to the minor unit; 0 without payments.' }),
+    average_payment_decimal: z.string(),
+    first_payment_at: z.iso.datetime().nullable().meta({ description: 'When the first counted payment was paid.' }),
+    last_payment_at: z.iso.datetime().nullable(),
+    mrr: z.number().int().meta({
+      description:
+        'Monthly recurring revenue of the active subscriptions in this currency (a yearly plan counts 1/12 of its ' +
+        'amount), summed exactly and rounded half up to the minor unit once.',
+    }),
+    mrr_decimal: z.string(),
+    active_subscriptions: z.number().int(),
+    subscription_status: StatsSubscriptionStatus,
+    computed_at: z.iso.datetime().meta({ description: 'When these numbers were computed.' }),
+  })
+  .meta({ id: 'CurrencyStats' });
+export type CurrencyStats = z.infer<typeof CurrencyStats>;
+
 export const CustomerStats = z
   .object({
-    invoice_count: z.number().int(),
-    payment_count: z.number().int().meta({ description: 'Succeeded payments.' }),
-    total_spent: z
-      .record(z.string(), z.string())
-      .meta({ description: 'Succeeded payments summed per currency, as decimal strings.', example: { USD: '120.50' } }),
+    total_spent: z.record(z.string(), z.string()).meta({
+      description: 'Per currency (no conversion): succeeded payments minus refunds, as decimal strings.',
+      example: { USD: '120.50' },
+    }),
+    payment_count: z.number().int().meta({ description: 'Succeeded payments, in every currency.' }),
+    first_payment_at: z.iso.datetime().nullable(),
     last_payment_at: z.iso.datetime().nullable(),
-    subscription_status: z.string().nullable(),
+    subscription_status: StatsSubscriptionStatus,
+    mrr: z.record(z.string(), z.string()).meta({ description: 'Per currency, as decimal strings.', example: { USD: '29.00' } }),
+    computed_at: z.iso.datetime().nullable().meta({ description: 'The oldest computation the numbers come from.' }),
+    currencies: z.array(CurrencyStats).meta({ description: 'The figures of each currency, in integer minor units too.' }),
   })
-  .meta({ id: 'CustomerStats' });
+  .meta({
+    id: 'CustomerStats',
+    description:
+      'Read from the customer_stats table, which follows payments through the event bus and is reconciled nightly: ' +
+      'no aggregation happens on the request.',
+  });
 
 export const CustomerObject = z
   .object({

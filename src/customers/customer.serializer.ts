@@ -1,5 +1,6 @@
-import type { Customer } from '../generated/prisma/client.js';
-import type { CustomerObject } from './customer.schemas.js';
+import type { Customer, CustomerStats as CustomerStatsRow } from '../generated/prisma/client.js';
+import { exactAmount, minorUnitsToDecimal } from '../lib/money.js';
+import type { CurrencyStats, CustomerObject } from './customer.schemas.js';
 
 type Stats = NonNullable<CustomerObject['stats']>;
 
@@ -33,5 +34,47 @@ export function serializeCustomer(customer: Customer, stats?: Stats): CustomerOb
     created: customer.createdAt.toISOString(),
     updated: customer.updatedAt.toISOString(),
     ...(stats ? { stats } : {}),
+  };
+}
+
+export function serializeCurrencyStats(row: CustomerStatsRow): CurrencyStats {
+  const currency = row.currency;
+  return {
+    currency,
+    total_spent: exactAmount(row.totalSpent),
+    total_spent_decimal: minorUnitsToDecimal(row.totalSpent, currency),
+    payment_count: row.paymentCount,
+    average_payment: exactAmount(row.averagePayment),
+    average_payment_decimal: minorUnitsToDecimal(row.averagePayment, currency),
+    first_payment_at: row.firstPaymentAt?.toISOString() ?? null,
+    last_payment_at: row.lastPaymentAt?.toISOString() ?? null,
+    mrr: exactAmount(row.mrr),
+    mrr_decimal: minorUnitsToDecimal(row.mrr, currency),
+    active_subscriptions: row.activeSubscriptions,
+    subscription_status: row.subscriptionStatus,
+    computed_at: row.computedAt.toISOString(),
+  };
+}
+
+const STATUS_RANK = { none: 0, canceled: 1, active: 2 } as const;
+const earliest = (dates: (Date | null)[]) => dates.reduce<Date | null>((min, date) => (date && (!min || date < min) ? date : min), null);
+const latest = (dates: (Date | null)[]) => dates.reduce<Date | null>((max, date) => (date && (!max || date > max) ? date : max), null);
+
+/** A customer's stats rows (one per currency) as the `stats` expansion: per-currency figures and their roll-up. */
+export function serializeCustomerStats(rows: CustomerStatsRow[]): Stats {
+  const perCurrency = (value: (row: CustomerStatsRow) => bigint) =>
+    Object.fromEntries(rows.map((row) => [row.currency, minorUnitsToDecimal(value(row), row.currency)]));
+  return {
+    total_spent: perCurrency((row) => row.totalSpent),
+    payment_count: rows.reduce((sum, row) => sum + row.paymentCount, 0),
+    first_payment_at: earliest(rows.map((row) => row.firstPaymentAt))?.toISOString() ?? null,
+    last_payment_at: latest(rows.map((row) => row.lastPaymentAt))?.toISOString() ?? null,
+    subscription_status: rows.reduce<Stats['subscription_status']>(
+      (best, row) => (STATUS_RANK[row.subscriptionStatus] > STATUS_RANK[best] ? row.subscriptionStatus : best),
+      'none',
+    ),
+    mrr: perCurrency((row) => row.mrr),
+    computed_at: earliest(rows.map((row) => row.computedAt))?.toISOString() ?? null,
+    currencies: rows.map(serializeCurrencyStats),
   };
 }

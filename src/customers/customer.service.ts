@@ -4,7 +4,6 @@ import { tagEvents, type NewEvent } from '../events/outbox.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { minorUnitsToDecimal } from '../lib/money.js';
 import { paginate, type Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
@@ -17,7 +16,7 @@ import {
   type UpdateCustomerBody,
   type UpsertCustomerBody,
 } from './customer.schemas.js';
-import { serializeCustomer } from './customer.serializer.js';
+import { serializeCustomer, serializeCustomerStats } from './customer.serializer.js';
 import {
   customersByEmail,
   findCustomer,
@@ -116,7 +115,10 @@ export class CustomerService {
 
   async get(scope: Scope, id: string, options: { expandStats?: boolean } = {}): Promise<CustomerObject> {
     const customer = await this.find(this.deps.pool, scope, id);
-    return serializeCustomer(customer, options.expandStats ? await this.stats(customer.id) : undefined);
+    const stats = options.expandStats
+      ? serializeCustomerStats(await this.deps.db.customerStats.findMany({ where: { customerId: customer.id }, orderBy: { currency: 'asc' } }))
+      : undefined;
+    return serializeCustomer(customer, stats);
   }
 
   async list(scope: Scope, query: ListCustomersQuery): Promise<Page<CustomerObject>> {
@@ -425,33 +427,6 @@ export class CustomerService {
       if (isUniqueViolation(error)) throw new ConflictError('A concurrent request wrote a conflicting customer');
       throw error;
     }
-  }
-
-  private async stats(customerId: string): Promise<NonNullable<CustomerObject['stats']>> {
-    const { db } = this.deps;
-    const [invoiceCount, payments] = await Promise.all([
-      db.invoice.count({ where: { customerId } }),
-      db.payment.groupBy({
-        by: ['currency'],
-        where: { customerId, status: 'succeeded' },
-        _sum: { amount: true },
-        _count: { _all: true },
-        _max: { createdAt: true },
-      }),
-    ]);
-    const lastPayment = payments.reduce<Date | null>(
-      (latest, group) => (group._max.createdAt && (!latest || group._max.createdAt > latest) ? group._max.createdAt : latest),
-      null,
-    );
-    return {
-      invoice_count: invoiceCount,
-      payment_count: payments.reduce((sum, group) => sum + group._count._all, 0),
-      total_spent: Object.fromEntries(
-        payments.map((group) => [group.currency, minorUnitsToDecimal(group._sum.amount ?? 0n, group.currency)]),
-      ),
-      last_payment_at: lastPayment?.toISOString() ?? null,
-      subscription_status: null,
-    };
   }
 }
 

@@ -23,6 +23,7 @@ export const ID_PREFIXES = {
   sequence: 'seq',
   enrollment: 'enr',
   message: 'msg',
+  statsRollup: 'ltvr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -110,6 +111,7 @@ const NAMES: Record<IdKind, string> = {
   sequence: 'sequence',
   enrollment: 'sequence enrollment',
   message: 'message',
+  statsRollup: 'stats rollup',
 };
 
 // Schemas made by `idSchema`, so the router can answer a malformed id in a path with 404 (no such

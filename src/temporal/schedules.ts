@@ -1,4 +1,6 @@
-import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { LTV_ROLLUP_SCHEDULE_ID, WORKFLOW_TYPES, type LtvRollupInput } from '../../workflows/definitions.js';
+import { ltvRollupSettings, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
 /** A Temporal Schedule the worker keeps in place: what `ScheduleOptions` says, minus the task queue. */
@@ -31,6 +33,17 @@ export async function ensureSchedules(client: Client, taskQueue: string, definit
 }
 
 /** The schedules the service runs; the worker keeps them in place at every start. */
-export function serviceSchedules(): ScheduleDefinition[] {
-  return [];
+export function serviceSchedules(config: Config): ScheduleDefinition[] {
+  const ltvRollup: LtvRollupInput = { ...ltvRollupSettings(config), digest: config.LTV_DIGEST_ENABLED };
+  return [
+    {
+      scheduleId: LTV_ROLLUP_SCHEDULE_ID,
+      spec: { cronExpressions: [config.LTV_ROLLUP_CRON], timezone: config.LTV_ROLLUP_TIMEZONE },
+      action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.ltvRollup, workflowId: LTV_ROLLUP_SCHEDULE_ID, args: [ltvRollup] },
+      // A rollup still running at the next tick is left alone; after an outage, a run missed by
+      // less than the catch-up window still happens (once).
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.LTV_ROLLUP_CATCHUP_WINDOW },
+      state: { note: 'Nightly LTV rollup of every merchant: recomputes customer_stats and emails the digests.' },
+    },
+  ];
 }

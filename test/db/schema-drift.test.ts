@@ -18,6 +18,7 @@ const SQL_ONLY_INDEXES = new Set([
   'sequence_enrollments_one_live_key',
   'sequence_enrollments_pending_idx',
   'messages_queue_idx',
+  'payments_paid_by_customer_idx',
 ]);
 // Foreign keys Prisma's schema language cannot express: a composite key whose relation is
 // optional (payments may have no customer) while another of its columns is required.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvents } from '../../src/events/outbox.js';
 import { newId } from '../../src/lib/ids.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 
@@ -139,7 +140,7 @@ describe('customer registry', () => {
     expect(unixSeconds.body.total).toBe(0);
   });
 
-  it('expands stats: counts, per-currency totals as decimal strings, last payment', async () => {
+  it('expands stats from customer_stats, kept fresh by payment events: per-currency totals as decimal strings', async () => {
     const { body: customer } = await post({ email: 'payer@example.com' });
     const payment = (amount: bigint, currency: string, status: 'succeeded' | 'failed', createdAt: Date) => ({
       id: newId('payment'),
@@ -152,30 +153,54 @@ describe('customer registry', () => {
       source: 'api' as const,
       createdAt,
     });
-    await api.runtime.db.payment.createMany({
-      data: [
-        payment(1999n, 'USD', 'succeeded', new Date('2026-01-01T00:00:00Z')),
-        payment(10001n, 'USD', 'succeeded', new Date('2026-02-01T00:00:00Z')),
-        payment(500n, 'JPY', 'succeeded', new Date('2026-03-01T00:00:00Z')),
-        payment(99999n, 'USD', 'failed', new Date('2026-04-01T00:00:00Z')),
-      ],
+    const payments = [
+      payment(1999n, 'USD', 'succeeded', new Date('2026-01-01T00:00:00Z')),
+      payment(10001n, 'USD', 'succeeded', new Date('2026-02-01T00:00:00Z')),
+      payment(500n, 'JPY', 'succeeded', new Date('2026-03-01T00:00:00Z')),
+      payment(99999n, 'USD', 'failed', new Date('2026-04-01T00:00:00Z')),
+    ];
+    // As the billing API records them: the rows and their events in one transaction.
+    await api.runtime.db.$transaction(async (tx) => {
+      await tx.payment.createMany({ data: payments });
+      await recordEvents(
+        tx,
+        { merchantId, environment: 'sandbox' },
+        payments.map((row) => ({ type: `payment.${row.status}` as const, object: { id: row.id }, customerId: customer.id })),
+      );
     });
     await api.runtime.db.invoice.create({
       data: { id: newId('invoice'), merchantId, environment: 'sandbox', customerId: customer.id, currency: 'USD', total: 1999n },
     });
-    const response = await api.request('GET', `/v1/customers/${customer.id}?expand=stats`, { key });
-    expect(response.body.stats).toEqual({
-      invoice_count: 1,
+    const stats = await eventually(async () => {
+      const response = await api.request('GET', `/v1/customers/${customer.id}?expand=stats`, { key });
+      return response.body.stats.payment_count === 3 ? response.body.stats : undefined;
+    }, 15_000, 'the stats subscriber');
+    expect(stats).toEqual({
+      total_spent: { JPY: '500', USD: '120.00' },
       payment_count: 3,
-      total_spent: { USD: '120.00', JPY: '500' },
+      first_payment_at: '2026-01-01T00:00:00.000Z',
       last_payment_at: '2026-03-01T00:00:00.000Z',
-      subscription_status: null,
+      subscription_status: 'none',
+      mrr: { JPY: '0', USD: '0.00' },
+      computed_at: expect.any(String),
+      currencies: [
+        expect.objectContaining({ currency: 'JPY', total_spent: 500, total_spent_decimal: '500', payment_count: 1, average_payment: 500 }),
+        expect.objectContaining({
+          currency: 'USD',
+          total_spent: 12000,
+          total_spent_decimal: '120.00',
+          payment_count: 2,
+          average_payment: 6000,
+          average_payment_decimal: '60.00',
+          last_payment_at: '2026-02-01T00:00:00.000Z',
+        }),
+      ],
     });
     const withoutExpand = await api.request('GET', `/v1/customers/${customer.id}`, { key });
     expect(withoutExpand.body.stats).toBeUndefined();
-    const payments = await api.request('GET', `/v1/customers/${customer.id}/payments?limit=2`, { key });
-    expect(payments.body).toMatchObject({ object: 'list', total: 4, has_more: true });
-    expect(payments.body.data[0]).toMatchObject({ object: 'payment', amount: 99999, currency: 'USD', status: 'failed' });
+    const paymentPage = await api.request('GET', `/v1/customers/${customer.id}/payments?limit=2`, { key });
+    expect(paymentPage.body).toMatchObject({ object: 'list', total: 4, has_more: true });
+    expect(paymentPage.body.data[0]).toMatchObject({ object: 'payment', amount: 99999, currency: 'USD', status: 'failed' });
     const invoices = await api.request('GET', `/v1/customers/${customer.id}/invoices`, { key });
     expect(invoices.body.data).toEqual([expect.objectContaining({ object: 'invoice', total: 1999, status: 'draft' })]);
   });

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi, type TestResponse } from '../support/harness.js';
 
 // The document is read as a client reads it, from /openapi.json, so these tests check what is
@@ -55,6 +56,10 @@ const PROMISED = [
   'GET /v1/webhook_endpoints/{id}',
   'DELETE /v1/webhook_endpoints/{id}',
   'GET /v1/webhook_endpoints/{id}/deliveries',
+  'GET /v1/analytics/customers',
+  'GET /v1/analytics/summary',
+  'POST /v1/analytics/rollups',
+  'GET /v1/analytics/rollups/{id}',
   'GET /health',
   'GET /ready',
   'POST /v1/sequences',
@@ -363,6 +368,25 @@ describe('OpenAPI document', () => {
       ['get', '/v1/webhook_endpoints/{id}/deliveries', await hook('GET', `/v1/webhook_endpoints/${endpoint.body.id}/deliveries`)],
       ['delete', '/v1/webhook_endpoints/{id}', await hook('DELETE', `/v1/webhook_endpoints/${endpoint.body.id}`)],
     );
+
+    // Analytics, with a paying customer whose stats are written as the stats subscriber writes them.
+    const payer = await ask('POST', '/v1/customers', { body: { email: 'payer@openapi.test' } });
+    const { merchantId } = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: payer.body.id } });
+    await api.runtime.db.payment.create({
+      data: { id: newId('payment'), merchantId, environment: 'sandbox', customerId: payer.body.id, amount: 4200n, currency: 'EUR', status: 'succeeded', source: 'api' },
+    });
+    await api.runtime.db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, [payer.body.id]));
+    const rollup = await ask('POST', '/v1/analytics/rollups');
+    checks.push(
+      ['get', '/v1/customers/{id}', await ask('GET', `/v1/customers/${payer.body.id}?expand=stats`)],
+      ['get', '/v1/analytics/customers', await ask('GET', '/v1/analytics/customers?currency=EUR&limit=5')],
+      ['get', '/v1/analytics/customers', await ask('GET', '/v1/analytics/customers?currency=EURO')],
+      ['get', '/v1/analytics/summary', await ask('GET', '/v1/analytics/summary')],
+      ['post', '/v1/analytics/rollups', rollup],
+      ['get', '/v1/analytics/rollups/{id}', await ask('GET', `/v1/analytics/rollups/${rollup.body.id}`)],
+      ['get', '/v1/analytics/rollups/{id}', await ask('GET', '/v1/analytics/rollups/ltvr_01JD3Z6Q4W8V2G7R1M5K9T0XYZ')],
+    );
+    expect(checks.at(-6)![2].body.data).toEqual([expect.objectContaining({ customer_id: payer.body.id, total_spent: 4200 })]);
 
     for (const [method, path, response] of checks) expectDocumented(method, path, response);
     expect(checks.map(([, , response]) => response.status)).toEqual(

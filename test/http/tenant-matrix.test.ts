@@ -37,6 +37,7 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
   acp: async (call, made) => (await call('/v1/applied_coupons', { customer_id: made.get('cus'), coupon_code: 'TENANT', percent_off: 10 })).id,
   seq: async (call) =>
     (await call('/v1/sequences', { name: 'Owner', trigger_tag: 'owner-only', steps: [{ channel: 'email', template: { subject: 'x', text: 'x' } }] })).id,
+  ltvr: async (call) => (await call('/v1/analytics/rollups')).id,
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';

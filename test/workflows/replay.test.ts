@@ -49,6 +49,10 @@ describe('recorded workflow histories replay on the current code', () => {
     );
   });
 
+  it('has the LTV rollup fixtures: a first run that continues as new, and a last run that finishes', () => {
+    expect(FILES).toEqual(expect.arrayContaining(['ltv-rollup.first-run.json', 'ltv-rollup.last-run.json']));
+  });
+
   it.each(FILES)('%s', (file) => {
     const result = results.get(file);
     expect(result, `${file} was replayed`).toBeDefined();

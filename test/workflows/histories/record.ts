@@ -26,8 +26,11 @@ import { workflowIds } from '../../../workflows/definitions.js';
 import { historyToJson } from './history-json.js';
 
 type Call = (method: string, path: string, body?: unknown) => Promise<any>;
-/** The run to record: a workflow id (recorded once it completed), or a run recorded as it stands. */
-type Recorded = string | { workflowId: string; runId?: string; open: true };
+/**
+ * The run to record: a workflow id (its latest run, once it completed), or one run of it (once its
+ * chain completed, or as it stands when `open`).
+ */
+type Recorded = string | { workflowId: string; runId?: string; open?: boolean };
 
 /** Polls until `check` holds. */
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -132,7 +135,27 @@ const SCENARIOS: Record<string, (call: Call, runtime: Runtime) => Promise<Record
     const { merchant_id: merchantId } = await call('GET', '/v1/settings');
     return { workflowId: workflowIds.messageQueue(merchantId), open: true };
   },
+  /** The first run of an LTV rollup over five customers in waves of 2 x 2: it begins, runs a wave, continues as new. */
+  async 'ltv-rollup.first-run'(call) {
+    const rollup = await ltvRollup(call);
+    return { workflowId: rollup.workflow_id, runId: rollup.run_id };
+  },
+  /** The last run of such a rollup: its wave holds the last customer, and it finishes. */
+  async 'ltv-rollup.last-run'(call) {
+    return (await ltvRollup(call)).workflow_id;
+  },
 };
+
+/** Five paying customers (one refunded, one subscribed), then the rollup of their merchant. */
+async function ltvRollup(call: Call): Promise<{ workflow_id: string; run_id: string }> {
+  for (let n = 1; n <= 5; n++) {
+    const customer = await call('POST', '/v1/customers', { currency: 'EUR' });
+    const payment = await call('POST', '/v1/payments', { customer_id: customer.id, amount: 1000 * n, currency: 'EUR', status: 'succeeded' });
+    if (n === 2) await call('POST', `/v1/payments/${payment.id}/refunds`, { amount: 500 });
+    if (n === 3) await call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: 'pro', amount: 12000, currency: 'EUR' });
+  }
+  return call('POST', '/v1/analytics/rollups');
+}
 
 const logger = createLogger('warn', 'record-histories');
 const dataDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
@@ -157,6 +180,10 @@ try {
     TEMPORAL_ADDRESS: stack.temporalAddress,
     SMTP_URL: stack.smtpUrl,
     TEMPORAL_TASK_QUEUE: 'record-histories',
+    // Rollups in waves of two batches of two customers, so five customers already take two runs.
+    LTV_ROLLUP_BATCH_SIZE: '2',
+    LTV_ROLLUP_CONCURRENCY: '2',
+    LTV_ROLLUP_CHUNK_SIZE: '1',
   });
   const runtime = await createRuntime(config, logger);
   const worker = await startWorker(runtime, config, logger);
@@ -177,7 +204,7 @@ try {
     const chosen = Object.entries(SCENARIOS).filter(([name]) => only.length === 0 || only.some((prefix) => name.startsWith(prefix)));
     for (const [name, scenario] of chosen) {
       const recorded = await scenario(call, runtime);
-      const run = typeof recorded === 'string' ? { workflowId: recorded, runId: undefined, open: false } : recorded;
+      const run = typeof recorded === 'string' ? { workflowId: recorded, runId: undefined, open: false } : { open: false, ...recorded };
       const handle = runtime.temporal.workflow.getHandle(run.workflowId, run.runId);
       // A sequence run is started by its enroller, a moment after the write that enrols.
       await until(() => handle.describe().then(() => true, () => false));

@@ -1,0 +1,22 @@
+import type { BusEvent, EventSubscriber } from '../events/event-bus.js';
+import type { StatsService } from './stats.service.js';
+
+/** What changes a customer's stats: its payments and subscriptions, and its deletion. */
+const wanted = (event: BusEvent) =>
+  event.customerId !== null &&
+  (event.type.startsWith('payment.') || event.type.startsWith('subscription.') || event.type === 'customer.deleted');
+
+/**
+ * Keeps `customer_stats` fresh between nightly rollups: the customers of a relay batch's payment,
+ * subscription and deletion events are recomputed in one set-based refresh, in the relay's
+ * transaction. No Temporal involved.
+ */
+export function statsSubscriber(stats: StatsService): EventSubscriber {
+  return {
+    name: 'stats',
+    wants: wanted,
+    async handle(tx, events) {
+      await stats.refreshCustomers(tx, [...new Set(events.map((event) => event.customerId!))]);
+    },
+  };
+}
