@@ -70,6 +70,8 @@ export const ConfigSchema = z.object({
    * gets one attempt more than there are delays, then it is `failed`.
    */
   WEBHOOK_RETRY_SCHEDULE: durationList('5s,5m,30m,2h,5h,10h,10h'),
+  /** Delays before each retry of a receipt, refund notice or notification the SMTP server certainly did not take; then it is `failed`. */
+  MESSAGE_RETRY_SCHEDULE: durationList('10s,30s,1m,5m,15m,30m,1h,2h,4h'),
   /** Total deadline of one delivery attempt, from connecting until the status and headers are read. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /**

@@ -73,7 +73,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     unsubscribeKeys: unsubscribeSigningKeys(config),
     publicBaseUrl: publicBaseUrl(config),
   });
-  const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger });
+  const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger, retrySchedule: config.MESSAGE_RETRY_SCHEDULE });
   const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
   const analytics = new AnalyticsService({ db });
   const services = {

@@ -27,13 +27,12 @@ export interface MessageQueueDeps {
   messages: MessageService;
   clock: Clock;
   logger: Logger;
+  /** Delay before each retry of a send that certainly did not happen, in ms; then the message is `failed`. */
+  retrySchedule: number[];
   batchSize?: number;
   concurrency?: number;
 }
 
-
-/** Waits before each retry of a send that certainly did not happen; then the message is `failed`. */
-const RETRY_DELAYS_MS = [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000];
 /** A batch claim outlives a pass (batch / concurrency sends of at most the SMTP timeouts each). */
 const CLAIM_MS = 300_000;
 
@@ -218,7 +217,7 @@ export class MessageQueueService {
       return data.status;
     }
     if (!(await messages.claim(db, message.id, composed))) return 'gone';
-    const delay = RETRY_DELAYS_MS[message.attempts];
+    const delay = this.deps.retrySchedule[message.attempts];
     const result = await messages.deliver(message, composed, {
       finalAttempt: delay === undefined,
       retryAt: new Date(this.deps.clock.now().getTime() + (delay ?? 0)),

@@ -8,6 +8,7 @@ import { workflowIds } from '../../workflows/definitions.js';
 import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/messaging/mailer.js';
 import type { Running } from '../../src/runtime.js';
+import { newId } from '../../src/lib/ids.js';
 import { createServices } from '../../src/services.js';
 import { createWorker } from '../../src/temporal/temporal.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
@@ -100,6 +101,9 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
   let worker: Running;
 
   const stats = (to: string) => seen.get(to) ?? { data: 0, accepted: 0 };
+  /** While true, `refused-` recipients get a temporary refusal (the message certainly did not go out). */
+  let refusing = true;
+  let services: ReturnType<typeof createServices>;
 
   beforeAll(async () => {
     smtp = new SMTPServer({
@@ -108,6 +112,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
       logger: false,
       onRcptTo(rcpt, _session, callback) {
         if (rcpt.address.startsWith('rejected-')) return callback(Object.assign(new Error('5.1.1 no such mailbox'), { responseCode: 550 }));
+        if (rcpt.address.startsWith('refused-') && refusing) return callback(Object.assign(new Error('4.7.1 try again later'), { responseCode: 451 }));
         callback();
       },
       onData(stream, session, callback) {
@@ -129,8 +134,8 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
 
-    api = await startTestApi({ TEMPORAL_TASK_QUEUE: taskQueue });
-    const services = createServices({
+    api = await startTestApi({ TEMPORAL_TASK_QUEUE: taskQueue, MESSAGE_RETRY_SCHEDULE: '0s,0s' });
+    services = createServices({
       db: api.runtime.db,
       pool: api.runtime.pool,
       temporal: api.runtime.temporal,
@@ -177,5 +182,35 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     expect(silent).toMatchObject({ status: 'unknown', attempts: 1 });
     expect(silent!.error).toMatch(/Timeout/i);
     expect(stats(email).data).toBe(2); // one DATA for each step: the silent one was not repeated
+  });
+
+  it('a notification refused at every attempt is retried on MESSAGE_RETRY_SCHEDULE, then failed, and not sent when the server takes mail again', async () => {
+    const email = address('refused');
+    const { merchantId } = await api.merchant('Refused');
+    const { db } = api.runtime;
+    await db.merchant.update({ where: { id: merchantId }, data: { notificationEmail: email } });
+    const message = await db.message.create({
+      data: {
+        id: newId('message'),
+        merchantId,
+        environment: 'sandbox',
+        kind: 'notification',
+        channel: 'email',
+        idempotencyKey: `notification:refused-test:${merchantId}`,
+        data: { type: 'deletion_action_required', environment: 'sandbox', customer_id: 'cus_x', step: 'void_wallets', reason: 'test' },
+      },
+    });
+    // MESSAGE_RETRY_SCHEDULE=0s,0s: two retries, due at once, three attempts in all. The queue is driven here, not by a workflow.
+    const refusedQueue = services.messageQueue;
+    for (let attempt = 1; attempt <= 3; attempt++) await refusedQueue.sendDue(merchantId);
+    const failed = await db.message.findUniqueOrThrow({ where: { id: message.id } });
+    expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(failed.error).toMatch(/gave up retrying: .*451/);
+    expect(stats(email).data).toBe(0);
+
+    refusing = false;
+    expect((await refusedQueue.sendDue(merchantId)).sent).toBe(0);
+    expect(stats(email)).toEqual({ data: 0, accepted: 0 });
+    expect((await db.message.findUniqueOrThrow({ where: { id: message.id } })).status).toBe('failed');
   });
 });
