@@ -9,6 +9,11 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/** Resident memory of a process (VmRSS), in KiB, from /proc (Linux). */
+export function rssKiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+}
+
 /**
  * Runs `work` and returns its result with the CPU time the process spent meanwhile: per request,
  * it compares two servers fairly even when other processes share the machine's cores.

@@ -14,6 +14,12 @@ export interface Row {
 const n = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export { n as formatNumber };
 
+/** The p-th percentile (nearest rank) of `values`; NaN when there are none. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
 export function printTable(rows: Row[]): string {
   const header = ['measure', 'figure', 'limit (same run)', 'ratio', 'goal', 'met'];
   const lines = rows.map((row) => [

@@ -1,14 +1,9 @@
 import { mapWithConcurrency } from '../../src/lib/concurrency.js';
 import type { BenchEnvironment } from '../env.js';
-import { formatNumber as n, progress, type Row } from '../table.js';
+import { formatNumber as n, percentile, progress, type Row } from '../table.js';
 import { measureWorkflowRate } from './workflow-rate.js';
 
 const CUSTOMERS = Number(process.env.BENCH_DELETIONS ?? 100);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 /**
  * Customers with three subscriptions, a wallet with credits and five draft invoices each, all

@@ -1,13 +1,8 @@
 import type { BenchEnvironment } from '../env.js';
 import { startReceiverServer } from '../receiver.js';
-import { formatNumber as n, progress, type Row } from '../table.js';
+import { formatNumber as n, percentile, progress, type Row } from '../table.js';
 
 const EVENTS = 10_000;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 /**
  * 10,000 events for one merchant's endpoint (a 10 x 1,000 batch import), while another merchant
