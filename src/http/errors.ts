@@ -36,11 +36,11 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03']);
 
 // The pg driver's own words for a connection that went away or never came.
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection due to administrator command/i;
 
 function isUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;
-  const { code, cause, name, message } = error as { code?: unknown; cause?: unknown; name?: unknown; message?: unknown };
+  const { code, cause, name, message, meta } = error as { code?: unknown; cause?: unknown; name?: unknown; message?: unknown; meta?: { driverAdapterError?: unknown } };
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   if (name === 'ServiceError' && (code === 14 || code === 4)) return true;
@@ -48,7 +48,8 @@ function isUnavailable(error: unknown, depth = 0): boolean {
     const kind = String((cause as { kind: unknown }).kind);
     if (/Connect|Closed|Timeout|DatabaseNotReachable/i.test(kind)) return true;
   }
-  return isUnavailable(cause, depth + 1);
+  // Prisma's known request errors (P2039...) carry the driver's error in their meta, not as a cause.
+  return isUnavailable(cause, depth + 1) || isUnavailable(meta?.driverAdapterError, depth + 1);
 }
 
 export function notFoundRoute(): RequestHandler {
