@@ -9,11 +9,12 @@ import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/messaging/mailer.js';
 import type { Running } from '../../src/runtime.js';
 import { newId } from '../../src/lib/ids.js';
-import { createServices } from '../../src/services.js';
+import { createServices, type ServiceDeps } from '../../src/services.js';
 import { createWorker } from '../../src/temporal/temporal.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 import { address, emailStep, mailTo, phone, smsStep, smsTo } from '../support/messaging.js';
 
+const DAY = 86_400_000;
 const CRASHING_WORKER = fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url));
 
 async function runWorker(taskQueue: string, api: TestApi, activities: ReturnType<typeof createActivities>): Promise<Running> {
@@ -103,6 +104,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
   const stats = (to: string) => seen.get(to) ?? { data: 0, accepted: 0 };
   /** While true, `refused-` recipients get a temporary refusal (the message certainly did not go out). */
   let refusing = true;
+  let serviceDeps: ServiceDeps;
   let services: ReturnType<typeof createServices>;
 
   beforeAll(async () => {
@@ -135,14 +137,15 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
 
     api = await startTestApi({ TEMPORAL_TASK_QUEUE: taskQueue, MESSAGE_RETRY_SCHEDULE: '0s,0s' });
-    services = createServices({
+    serviceDeps = {
       db: api.runtime.db,
       pool: api.runtime.pool,
       temporal: api.runtime.temporal,
       config: api.config,
       logger: createLogger('error', 'smtp-behaviours'),
       mailer: createMailer({ smtpUrl, from: api.config.MAIL_FROM, socketTimeoutMs: 1_000 }),
-    });
+    };
+    services = createServices(serviceDeps);
     worker = await runWorker(taskQueue, api, createActivities(services));
   });
   afterAll(async () => {
@@ -198,10 +201,14 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
         channel: 'email',
         idempotencyKey: `notification:refused-test:${merchantId}`,
         data: { type: 'deletion_action_required', environment: 'sandbox', customer_id: 'cus_x', step: 'void_wallets', reason: 'test' },
+        // Due tomorrow, and driven here on tomorrow's clock: the suite's worker (whose reconciler
+        // sends overdue messages) never sees it due.
+        nextAttemptAt: new Date(Date.now() + DAY),
       },
     });
-    // MESSAGE_RETRY_SCHEDULE=0s,0s: two retries, due at once, three attempts in all. The queue is driven here, not by a workflow.
-    const refusedQueue = services.messageQueue;
+    // MESSAGE_RETRY_SCHEDULE=0s,0s: two retries, due at once, three attempts in all.
+    const tomorrow = { now: () => new Date(Date.now() + DAY + 1000) };
+    const refusedQueue = createServices({ ...serviceDeps, clock: tomorrow }).messageQueue;
     for (let attempt = 1; attempt <= 3; attempt++) await refusedQueue.sendDue(merchantId);
     const failed = await db.message.findUniqueOrThrow({ where: { id: message.id } });
     expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
