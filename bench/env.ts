@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,11 @@ import { MerchantService } from '../src/merchants/merchant.service.js';
 import { migrate } from '../src/migrate.js';
 import { connectClient } from '../src/temporal/temporal.js';
 import type { Client } from '@temporalio/client';
+
+/** Compiles dist/: the benchmarks run the roles compiled, as in production. */
+export function buildDist(): void {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
 
 /** The production roles, compiled, against an embedded stack of their own. */
 export interface BenchEnvironment {
@@ -31,16 +36,17 @@ export interface BenchEnvironment {
   stop(): Promise<void>;
 }
 
-function role(name: 'api' | 'worker', env: Record<string, string>, execArgv: string[] = []): ChildProcess {
+/** `node dist/src/main.js <role>`: the compiled role, as `npm run start:<role>` runs it. */
+export function role(name: 'api' | 'worker', env: Record<string, string>, execArgv: string[] = [], logFd?: number): ChildProcess {
   const child = spawn(process.execPath, [...execArgv, '--enable-source-maps', 'dist/src/main.js', name], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFd ?? 'ignore', 'inherit'],
   });
   return child;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;

@@ -2,12 +2,11 @@
 // soak` the 5-minute soak, which runs only when named. Each brings what it
 // needs on embedded defaults, measures the limit in the same run where one exists, and the table
 // is printed and written as JSON under bench/results/.
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/lib/paths.js';
-import { startBenchEnvironment, type BenchEnvironment } from './env.js';
+import { buildDist, startBenchEnvironment, type BenchEnvironment } from './env.js';
 import { measureBatch, measureGet, measurePost } from './measures/http.js';
 import { measureDeletion } from './measures/deletion.js';
 import { measureSequences } from './measures/sequences.js';
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown measure ${unknown.join(', ')}; known: ${Object.keys(known).join(', ')}`);
   const names = wanted.length ? wanted : Object.keys(MEASURES);
   progress('building dist/ (the API and worker run compiled, as in production)');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  buildDist();
   const rows: Row[] = [];
   for (const name of names) {
     progress(`${name}: starting a fresh environment`);

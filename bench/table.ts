@@ -21,15 +21,21 @@ export function percentile(values: number[], p: number): number {
 }
 
 export function printTable(rows: Row[]): string {
-  const header = ['measure', 'figure', 'limit (same run)', 'ratio', 'goal', 'met'];
-  const lines = rows.map((row) => [
-    row.measure,
-    row.figure,
-    row.limit ?? '-',
-    row.ratio === undefined ? '-' : `${n(row.ratio * 100)}%`,
-    row.goal,
-    row.met ? 'yes' : 'NO',
-  ]);
+  return markdownTable(
+    ['measure', 'figure', 'limit (same run)', 'ratio', 'goal', 'met'],
+    rows.map((row) => [
+      row.measure,
+      row.figure,
+      row.limit ?? '-',
+      row.ratio === undefined ? '-' : `${n(row.ratio * 100)}%`,
+      row.goal,
+      row.met ? 'yes' : 'NO',
+    ]),
+  );
+}
+
+/** A Markdown table, columns padded to their widest cell. */
+export function markdownTable(header: string[], lines: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   return [format(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...lines.map(format)].join('\n');
