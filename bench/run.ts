@@ -10,6 +10,7 @@ import { buildDist, startBenchEnvironment, type BenchEnvironment } from './env.j
 import { measureBatch, measureGet, measurePost } from './measures/http.js';
 import { measureDeletion } from './measures/deletion.js';
 import { measureSequences } from './measures/sequences.js';
+import { measureLtv } from './measures/ltv.js';
 import { measureSoak } from './measures/soak.js';
 import { measureWebhooks } from './measures/webhooks.js';
 import { printTable, progress, type Row } from './table.js';
@@ -22,19 +23,26 @@ const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
   deletion: measureDeletion,
   sequences: measureSequences,
 };
+/** Measures that bring their own database (the LTV rollup seeds a million payments into one). */
+const STANDALONE: Record<string, () => Promise<Row[]>> = { ltv: measureLtv };
 /** Too long for every run (SOAK_SECONDS, 300 by default): run only when named. */
 const NAMED_ONLY: typeof MEASURES = { soak: measureSoak };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
   const known = { ...MEASURES, ...NAMED_ONLY };
-  const unknown = wanted.filter((name) => !known[name]);
-  if (unknown.length) throw new Error(`unknown measure ${unknown.join(', ')}; known: ${Object.keys(known).join(', ')}`);
-  const names = wanted.length ? wanted : Object.keys(MEASURES);
+  const unknown = wanted.filter((name) => !known[name] && !STANDALONE[name]);
+  if (unknown.length) throw new Error(`unknown measure ${unknown.join(', ')}; known: ${[...Object.keys(known), ...Object.keys(STANDALONE)].join(', ')}`);
+  const names = wanted.length ? wanted : [...Object.keys(MEASURES), ...Object.keys(STANDALONE)];
   progress('building dist/ (the API and worker run compiled, as in production)');
   buildDist();
   const rows: Row[] = [];
   for (const name of names) {
+    const standalone = STANDALONE[name];
+    if (standalone) {
+      rows.push(...(await standalone()));
+      continue;
+    }
     progress(`${name}: starting a fresh environment`);
     const env = await startBenchEnvironment();
     try {

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { customerDeletionWorkflow } from '../../workflows/customer-deletion.workflow.js';
 import { workflowIds } from '../../workflows/definitions.js';
-import { eventually, startTestApi, testConfig, type TestApi } from '../support/harness.js';
-import { startRole } from '../support/roles.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { killableWorkers } from '../support/roles.js';
 
 const DAY = 86_400_000;
 const SUBSCRIPTIONS = 60;
@@ -15,35 +15,15 @@ const SUBSCRIPTIONS = 60;
  */
 describe('a deletion whose worker is killed mid-step', () => {
   const taskQueue = `deletion-kill-${process.pid}-${Date.now()}`;
-  const config = testConfig();
-  const workerEnv = {
-    DATABASE_URL: config.DATABASE_URL,
-    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DELETION_BATCH_SIZE: '1',
-    LOG_LEVEL: 'info',
-  };
+  const workers = killableWorkers(taskQueue, { DELETION_BATCH_SIZE: '1' });
+  const startWorker = workers.start;
   let api: TestApi;
-  const workers: ReturnType<typeof startRole>[] = [];
-
-  const startWorker = async () => {
-    const worker = startRole('worker', workerEnv);
-    workers.push(worker);
-    await eventually(async () => (worker.output.join('').includes('worker polling') ? true : undefined), 90_000, 'worker start');
-    return worker;
-  };
 
   beforeAll(async () => {
     api = await startTestApi({ TEMPORAL_TASK_QUEUE: taskQueue });
   });
   afterAll(async () => {
-    for (const { child } of workers) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    }
+    await workers.stopAll();
     await api.stop();
   });
 

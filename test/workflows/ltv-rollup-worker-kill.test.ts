@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ltvRollupWorkflow } from '../../workflows/ltv-rollup.workflow.js';
-import { eventually, startTestApi, testConfig, type TestApi } from '../support/harness.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 import { insertScenario, scenarioArbitrary } from '../support/ltv-data.js';
 import { expectedStats, storedStats } from '../support/ltv-oracle.js';
-import { startRole } from '../support/roles.js';
+import { killableWorkers } from '../support/roles.js';
 
 const CUSTOMERS = 400;
 
@@ -17,23 +17,9 @@ const CUSTOMERS = 400;
  */
 describe('an LTV rollup whose worker is killed mid-batch', () => {
   const taskQueue = `ltv-kill-${process.pid}-${Date.now()}`;
-  const config = testConfig();
-  const workerEnv = {
-    DATABASE_URL: config.DATABASE_URL,
-    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    LOG_LEVEL: 'info',
-  };
+  const workers = killableWorkers(taskQueue);
+  const startWorker = workers.start;
   let api: TestApi;
-  const workers: ReturnType<typeof startRole>[] = [];
-
-  const startWorker = async () => {
-    const worker = startRole('worker', workerEnv);
-    workers.push(worker);
-    await eventually(async () => (worker.output.join('').includes('worker polling') ? true : undefined), 90_000, 'worker start');
-    return worker;
-  };
 
   beforeAll(async () => {
     api = await startTestApi({
@@ -44,12 +30,7 @@ describe('an LTV rollup whose worker is killed mid-batch', () => {
     });
   });
   afterAll(async () => {
-    for (const { child } of workers) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    }
+    await workers.stopAll();
     await api.stop();
   });
 
