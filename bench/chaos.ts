@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
-import { createDb, type Db } from '../src/db.js';
+import { createDb } from '../src/db.js';
 import { DATABASE_NAME, startEmbeddedPostgres, type RunningPostgres } from '../src/dev/postgres.js';
 import { freePort } from '../src/dev/stack.js';
 import { resolveTemporalCli } from '../src/dev/temporal-cli.js';
