@@ -1,11 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.js';
 import { createDb, type Db } from '../src/db.js';
-import { freePort, startStack, type Stack } from '../src/dev/stack.js';
+import { freePort, startThrowawayStack, type Stack } from '../src/dev/stack.js';
 import { PROJECT_ROOT } from '../src/lib/paths.js';
 import { createLogger } from '../src/logger.js';
 import { MerchantService } from '../src/merchants/merchant.service.js';
@@ -65,16 +62,7 @@ export async function startBenchEnvironment(
   options: { worker?: boolean; extraEnv?: Record<string, string>; apiExecArgv?: string[] } = {},
 ): Promise<BenchEnvironment> {
   const logger = createLogger('warn', 'bench');
-  const dataDir = await mkdtemp(join(tmpdir(), 'customer-lifecycle-bench-'));
-  await chmod(dataDir, 0o755);
-  const stack = await startStack({
-    dataDir,
-    persistent: true,
-    ports: { postgres: await freePort(), temporal: await freePort(), smtp: await freePort(), mailUi: await freePort() },
-    namespace: 'default',
-    external: {},
-    logger,
-  });
+  const stack = await startThrowawayStack({ name: 'bench', persistent: true, logger });
   await migrate(stack.databaseUrl, logger);
   const port = await freePort();
   const env: Record<string, string> = {
@@ -121,7 +109,6 @@ export async function startBenchEnvironment(
       await temporal.connection.close();
       await db.$disconnect();
       await stack.stop();
-      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

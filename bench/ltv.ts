@@ -5,14 +5,14 @@
 // bench/results/ltv-<time>.json.
 //
 //   npm run bench:ltv [-- --customers=100000 --payments=1000000 --rounds=3]
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WORKFLOW_TYPES, type LtvRollupInput, type LtvRollupSettings } from '../workflows/definitions.js';
 import { refreshStats } from '../src/analytics/stats.queries.js';
 import { loadConfig, ltvRollupSettings } from '../src/config.js';
-import { freePort, startStack } from '../src/dev/stack.js';
+import { startThrowawayStack } from '../src/dev/stack.js';
 import { newId } from '../src/lib/ids.js';
 import { PROJECT_ROOT } from '../src/lib/paths.js';
 import { createLogger } from '../src/logger.js';
@@ -77,18 +77,8 @@ export async function runLtvBenchmark(options: LtvBenchmarkOptions = {}): Promis
   };
   const rounds = options.rounds ?? 3;
   const logger = createLogger('warn', 'bench-ltv');
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-ltv-'));
-  // Readable by the unprivileged user embedded Postgres runs as when this runs as root.
-  await chmod(dataDir, 0o755);
   log('starting embedded Postgres and the Temporal dev server');
-  const stack = await startStack({
-    dataDir,
-    persistent: false,
-    ports: { postgres: await freePort(), temporal: await freePort(), smtp: await freePort(), mailUi: await freePort() },
-    namespace: 'default',
-    external: {},
-    logger,
-  });
+  const stack = await startThrowawayStack({ name: 'bench-ltv', persistent: false, logger });
   const stopStack = () => void stack.stop();
   options.signal?.addEventListener('abort', stopStack, { once: true });
   let runtime: Runtime | undefined;
@@ -180,7 +170,6 @@ export async function runLtvBenchmark(options: LtvBenchmarkOptions = {}): Promis
     await worker?.stop();
     await runtime?.stop();
     await stack.stop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

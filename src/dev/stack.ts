@@ -1,4 +1,6 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { startMailCatcher } from './mail.js';
@@ -114,4 +116,35 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     mailUiUrl: mail.value.webUrl,
     stop,
   };
+}
+
+/**
+ * Every component embedded, on free ports, in a temporary folder that `stop` removes: for
+ * benchmarks and scripts that need a stack of their own. `persistent` keeps the Temporal runs in a
+ * SQLite file (with the dev stack's pragmas) rather than in memory.
+ */
+export async function startThrowawayStack(options: { name: string; persistent: boolean; logger: Logger }): Promise<Stack> {
+  const dataDir = await mkdtemp(join(tmpdir(), `customer-lifecycle-${options.name}-`));
+  // Readable by the unprivileged user embedded Postgres runs as when this runs as root.
+  await chmod(dataDir, 0o755);
+  try {
+    const stack = await startStack({
+      dataDir,
+      persistent: options.persistent,
+      ports: { postgres: await freePort(), temporal: await freePort(), smtp: await freePort(), mailUi: await freePort() },
+      namespace: 'default',
+      external: {},
+      logger: options.logger,
+    });
+    return {
+      ...stack,
+      async stop() {
+        await stack.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }

@@ -13,12 +13,10 @@
 // customer-deletion.before-billing-saga.json is not written here: it was recorded once with the
 // workflow code of commit 9189f39 (before the billing saga), which the current code must still
 // replay through its patched() branch.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../src/config.js';
-import { freePort, startStack } from '../../../src/dev/stack.js';
+import { startThrowawayStack } from '../../../src/dev/stack.js';
 import { createLogger } from '../../../src/logger.js';
 import { migrate } from '../../../src/migrate.js';
 import { createRuntime, startApi, startWorker, type Runtime } from '../../../src/runtime.js';
@@ -158,17 +156,7 @@ async function ltvRollup(call: Call): Promise<{ workflow_id: string; run_id: str
 }
 
 const logger = createLogger('warn', 'record-histories');
-const dataDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
-// Readable by the unprivileged user embedded Postgres runs as when this runs as root.
-await chmod(dataDir, 0o755);
-const stack = await startStack({
-  dataDir,
-  persistent: false,
-  ports: { postgres: await freePort(), temporal: await freePort(), smtp: await freePort(), mailUi: await freePort() },
-  namespace: 'default',
-  external: {},
-  logger,
-});
+const stack = await startThrowawayStack({ name: 'record-histories', persistent: false, logger });
 try {
   await migrate(stack.databaseUrl, logger);
   const config = loadConfig({
@@ -220,5 +208,4 @@ try {
   }
 } finally {
   await stack.stop();
-  await rm(dataDir, { recursive: true, force: true });
 }
