@@ -98,15 +98,27 @@ export class EventBus {
     return handed;
   }
 
+  /**
+   * Claims a batch fairly: each merchant's oldest events first, merchants taking turns (the n-th
+   * event of every merchant before the (n+1)-th of any), so a merchant writing ten thousand events
+   * never puts another's behind its backlog. Each merchant's own events keep their order.
+   */
   private async claim(tx: DbTx, limit: number, onlyId?: string): Promise<BusEvent[]> {
     const rows = await tx.$queryRaw<EventRow[]>`
-      SELECT id, merchant_id, environment, type, customer_id, data, created_at
-      FROM events
-      WHERE dispatched_at IS NULL AND dispatch_attempts < ${MAX_DISPATCH_ATTEMPTS}
-        AND (${onlyId ?? null}::text IS NULL OR id = ${onlyId ?? null})
-      ORDER BY id
+      WITH ranked AS (
+        SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY id) AS turn
+        FROM events
+        WHERE dispatched_at IS NULL AND dispatch_attempts < ${MAX_DISPATCH_ATTEMPTS}
+          AND (${onlyId ?? null}::text IS NULL OR id = ${onlyId ?? null})
+      ), chosen AS (
+        SELECT id, turn FROM ranked ORDER BY turn, id LIMIT ${limit * 2}
+      )
+      SELECT e.id, e.merchant_id, e.environment, e.type, e.customer_id, e.data, e.created_at
+      FROM events e JOIN chosen c ON c.id = e.id
+      WHERE e.dispatched_at IS NULL
+      ORDER BY c.turn, e.id
       LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED`;
+      FOR UPDATE OF e SKIP LOCKED`;
     return rows.map((row) => ({
       id: row.id,
       merchantId: row.merchant_id,

@@ -77,4 +77,19 @@ describe('the event bus relay', () => {
     expect(mine).toHaveLength(ids.length);
     expect(new Set(mine).size).toBe(ids.length);
   });
+
+  it("takes merchants in turns: one merchant's backlog never holds up another's events", async () => {
+    const busy = await tenantWithEvents(600);
+    const quiet = await tenantWithEvents(2);
+    const seen = recorder('turns');
+    const bus = new EventBus({ db: database.db, subscribers: [seen.subscriber], logger, batchSize: 100 });
+
+    expect(await bus.relayOnce()).toBe(100);
+    // The quiet merchant's two events, newer than all of the busy one's, are in the first batch,
+    // and the busy merchant's come oldest first.
+    expect(seen.handled.filter((id) => quiet.ids.includes(id))).toEqual(quiet.ids);
+    expect(seen.handled.filter((id) => busy.ids.includes(id))).toEqual(busy.ids.slice(0, 98));
+    while ((await bus.relayOnce()) > 0);
+    expect(seen.handled.filter((id) => busy.ids.includes(id))).toEqual(busy.ids);
+  });
 });
