@@ -1,7 +1,9 @@
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createRuntime, startApi, type Runtime } from '../../src/runtime.js';
+import type { Activities } from '../../activities/index.js';
+import { createRuntime, startApi, type Running, type Runtime } from '../../src/runtime.js';
+import { createWorker } from '../../src/temporal/temporal.js';
 
 export interface TestApi {
   url: string;
@@ -87,4 +89,26 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+/**
+ * A bare worker on a test's own task queue with the activities it is given (the real ones, or
+ * some replaced to fail): no relay, no housekeeping, no schedules.
+ */
+export async function runActivitiesWorker(api: TestApi, taskQueue: string, activities: Activities): Promise<Running> {
+  const { worker, connection } = await createWorker({
+    address: api.config.TEMPORAL_ADDRESS,
+    namespace: api.config.TEMPORAL_NAMESPACE,
+    taskQueue,
+    activities,
+    logger: createLogger('error', `worker-${taskQueue}`),
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }

@@ -9,9 +9,8 @@ import { freePort, startStack, type StackOptions } from '../../src/dev/stack.js'
 import { ConflictError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, startWorker, type Running, type Runtime } from '../../src/runtime.js';
-import { createWorker } from '../../src/temporal/temporal.js';
 import { freshDatabase, type FreshDatabase } from '../support/database.js';
-import { eventually, startTestApi, testConfig, type TestApi } from '../support/harness.js';
+import { eventually, runActivitiesWorker, startTestApi, testConfig, type TestApi } from '../support/harness.js';
 
 describe('a deletion step that fails for good waits for a person', () => {
   const taskQueue = `deletion-action-required-${process.pid}`;
@@ -30,22 +29,7 @@ describe('a deletion step that fails for good waits for a person', () => {
           ? asActivity(() => Promise.reject(new ConflictError('the ledger for this customer is locked by an audit')))
           : real.markCustomerDeleted(customerId),
     };
-    const logger = createLogger('error', 'action-required-test');
-    const { worker: w, connection } = await createWorker({
-      address: api.config.TEMPORAL_ADDRESS,
-      namespace: api.config.TEMPORAL_NAMESPACE,
-      taskQueue,
-      activities,
-      logger,
-    });
-    const running = w.run();
-    worker = {
-      async stop() {
-        w.shutdown();
-        await running;
-        await connection.close();
-      },
-    };
+    worker = await runActivitiesWorker(api, taskQueue, activities);
   });
   afterAll(async () => {
     await worker.stop();

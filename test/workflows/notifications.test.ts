@@ -4,10 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asActivity } from '../../activities/failures.js';
 import { createActivities } from '../../activities/index.js';
 import { ConflictError } from '../../src/lib/errors.js';
-import { createLogger } from '../../src/logger.js';
 import type { Running } from '../../src/runtime.js';
-import { createWorker } from '../../src/temporal/temporal.js';
-import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { eventually, runActivitiesWorker, startTestApi, type TestApi } from '../support/harness.js';
 import { address, mailTo, sleep } from '../support/messaging.js';
 
 describe('merchant notifications: a deletion that needs action, a webhook endpoint that starts failing', () => {
@@ -23,21 +21,7 @@ describe('merchant notifications: a deletion that needs action, a webhook endpoi
       ...real,
       markCustomerDeleted: () => asActivity(() => Promise.reject(new ConflictError('an open invoice needs a decision'))),
     };
-    const { worker: w, connection } = await createWorker({
-      address: api.config.TEMPORAL_ADDRESS,
-      namespace: api.config.TEMPORAL_NAMESPACE,
-      taskQueue,
-      activities,
-      logger: createLogger('error', 'notifications-test'),
-    });
-    const running = w.run();
-    worker = {
-      async stop() {
-        w.shutdown();
-        await running;
-        await connection.close();
-      },
-    };
+    worker = await runActivitiesWorker(api, taskQueue, activities);
   });
   afterAll(async () => {
     await worker.stop();

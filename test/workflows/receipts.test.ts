@@ -1,16 +1,17 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../workflows/definitions.js';
 import { recordEvents } from '../../src/events/outbox.js';
+import { serializePayment } from '../../src/billing/payments/payment.serializer.js';
 import type { Payment } from '../../src/generated/prisma/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { PROJECT_ROOT } from '../../src/lib/paths.js';
+import { launchChromium } from '../support/chromium.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 import { address, mailTo, sleep } from '../support/messaging.js';
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots for a person to look at; gitignored, never asserted on. */
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 
@@ -20,34 +21,12 @@ describe('receipts and refund notices: one email per payment and per refund, exa
 
   beforeAll(async () => {
     api = await startTestApi();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await api?.stop();
   });
-
-  /** What billing does (see the event contract): the payment row and its event in one transaction. */
-  function paymentObject(payment: Payment) {
-    return {
-      id: payment.id,
-      object: 'payment',
-      customer_id: payment.customerId,
-      amount: Number(payment.amount),
-      amount_refunded: Number(payment.amountRefunded),
-      currency: payment.currency,
-      status: payment.status,
-      source: payment.source,
-      source_id: payment.sourceId,
-      source_description: payment.sourceDescription,
-      paid_at: payment.paidAt?.toISOString() ?? null,
-      created: payment.createdAt.toISOString(),
-    };
-  }
 
   async function succeededPayment(merchantId: string, customerId: string | null, amount: bigint, currency: string, description: string | null) {
     return api.runtime.db.$transaction(async (tx) => {
@@ -66,7 +45,7 @@ describe('receipts and refund notices: one email per payment and per refund, exa
           paidAt: new Date('2026-11-27T23:30:00Z'),
         },
       });
-      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId }]);
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: serializePayment(payment), customerId }]);
       return payment;
     });
   }
@@ -129,7 +108,7 @@ describe('receipts and refund notices: one email per payment and per refund, exa
     await eventually(async () => ((await mailTo(email)).length === 1 ? true : undefined), 30_000, 'the receipt');
 
     await api.runtime.db.$transaction((tx) =>
-      recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId: customer.id }]),
+      recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: serializePayment(payment), customerId: customer.id }]),
     );
     await api.runtime.db.event.updateMany({ where: { merchantId, type: 'payment.succeeded' }, data: { dispatchedAt: null } });
     await eventually(async () => ((await api.runtime.db.event.count({ where: { merchantId, dispatchedAt: null } })) === 0 ? true : undefined));
@@ -159,7 +138,7 @@ describe('receipts and refund notices: one email per payment and per refund, exa
           created: row.createdAt.toISOString(),
         };
         await recordEvents(tx, { merchantId, environment: 'sandbox' }, [
-          { type: 'payment.partially_refunded', object: paymentObject(updated), customerId: customer.id, extra: { refund: refundObject } },
+          { type: 'payment.partially_refunded', object: serializePayment(updated), customerId: customer.id, extra: { refund: refundObject } },
         ]);
         return row;
       });
@@ -244,7 +223,7 @@ describe('receipts and refund notices: one email per payment and per refund, exa
       const payment = await tx.payment.create({
         data: { id: paymentId, merchantId, environment: 'sandbox', customerId: customer.id, amount: 100n, currency: 'EUR', status: 'succeeded', source: 'api' },
       });
-      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: paymentObject(payment), customerId: customer.id }]);
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [{ type: 'payment.succeeded', object: serializePayment(payment), customerId: customer.id }]);
     });
     const [row] = await eventually(async () => {
       const rows = await receipts(merchantId);

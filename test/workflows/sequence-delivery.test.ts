@@ -10,30 +10,11 @@ import { createMailer } from '../../src/messaging/mailer.js';
 import type { Running } from '../../src/runtime.js';
 import { newId } from '../../src/lib/ids.js';
 import { createServices, type ServiceDeps } from '../../src/services.js';
-import { createWorker } from '../../src/temporal/temporal.js';
-import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { eventually, runActivitiesWorker, startTestApi, type TestApi } from '../support/harness.js';
 import { address, emailStep, mailTo, phone, smsStep, smsTo } from '../support/messaging.js';
 
 const DAY = 86_400_000;
 const CRASHING_WORKER = fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url));
-
-async function runWorker(taskQueue: string, api: TestApi, activities: ReturnType<typeof createActivities>): Promise<Running> {
-  const { worker, connection } = await createWorker({
-    address: api.config.TEMPORAL_ADDRESS,
-    namespace: api.config.TEMPORAL_NAMESPACE,
-    taskQueue,
-    activities,
-    logger: createLogger('error', 'delivery-test'),
-  });
-  const running = worker.run();
-  return {
-    async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
-}
 
 /** Enrols a customer by hand into a new sequence of the given steps; returns what a test needs to follow it. */
 async function enrolled(api: TestApi, steps: unknown[], profile: Record<string, unknown>) {
@@ -83,7 +64,7 @@ describe('never twice: a worker killed right after a send', () => {
     expect((await run.messages()).map((m) => [m.step, m.status])).toEqual([[0, 'sending']]);
 
     // Another worker takes over once the dead one's activity misses its heartbeat.
-    healthy = await runWorker(taskQueue, api, createActivities(api.runtime.services));
+    healthy = await runActivitiesWorker(api, taskQueue, createActivities(api.runtime.services));
     expect(await run.result()).toBe('completed');
     expect((await mailTo(email)).map((m) => m.subject)).toEqual(['Crash one', 'Crash two']);
     const [first, second] = await run.messages();
@@ -146,7 +127,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
       mailer: createMailer({ smtpUrl, from: api.config.MAIL_FROM, socketTimeoutMs: 1_000 }),
     };
     services = createServices(serviceDeps);
-    worker = await runWorker(taskQueue, api, createActivities(services));
+    worker = await runActivitiesWorker(api, taskQueue, createActivities(services));
   });
   afterAll(async () => {
     await worker?.stop();
