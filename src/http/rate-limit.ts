@@ -78,8 +78,9 @@ export function rateLimit(pool: SqlPool, { perSecond, burst }: RateLimitOptions)
           current.pending = undefined;
         });
       }
+      // The lease may come back already spent by the requests that waited on it with this one: go
+      // round again. Only an empty shared bucket (emptyUntil, set by the refill) refuses.
       await lease.pending;
-      if (lease.tokens < 1) throw refuse(res);
     }
     lease.tokens -= 1;
     next();

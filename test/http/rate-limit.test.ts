@@ -1,4 +1,7 @@
+import type { NextFunction, Request, Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rateLimit } from '../../src/http/rate-limit.js';
+import { ApiError } from '../../src/lib/errors.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 
 describe('rate limit per API key', () => {
@@ -42,5 +45,28 @@ describe('rate limit per API key', () => {
       await second.stop();
       await third.stop();
     }
+  });
+
+  it('lets every request of a concurrent burst within the bucket through, however many wait on one lease', async () => {
+    // Called directly so that all 150 are truly in flight at once: they wait on the same refill, whose
+    // lease (10 tokens at 100/s) the first ten spend. The other 140 must fetch more, not be refused.
+    const { merchantId } = await api.merchant('Burst');
+    const { id: apiKeyId } = await api.runtime.db.apiKey.findFirstOrThrow({ where: { merchantId, environment: 'sandbox' } });
+    const limiter = rateLimit(api.runtime.pool, { perSecond: 100, burst: 200 });
+    const attempt = async (): Promise<string> => {
+      const res = { locals: { auth: { apiKeyId } }, set: () => res } as unknown as Response;
+      try {
+        let passed = false;
+        await limiter({} as Request, res, (() => (passed = true)) as NextFunction);
+        return passed ? 'passed' : 'stopped';
+      } catch (error) {
+        return error instanceof ApiError ? error.type : String(error);
+      }
+    };
+    const outcomes = await Promise.all(Array.from({ length: 150 }, attempt));
+    expect(outcomes.filter((outcome) => outcome !== 'passed')).toEqual([]);
+    // And the bucket still refuses past its burst: 200 granted at most (plus what refilled meanwhile).
+    const more = await Promise.all(Array.from({ length: 150 }, attempt));
+    expect(more.filter((outcome) => outcome === 'rate_limited').length).toBeGreaterThan(0);
   });
 });
