@@ -119,6 +119,18 @@ export const ExternalPathParams = z.object({ source: ExternalSource, external_id
 export const CustomerPath = z.object({ id: idSchema('customer') });
 export const CustomerTagPath = CustomerPath.extend({ tag: Tag });
 
+/** An address as stored and answered: every line present, null when not given. */
+export const StoredAddress = z
+  .object({
+    line1: z.string().nullable(),
+    line2: z.string().nullable(),
+    city: z.string().nullable(),
+    state: z.string().nullable(),
+    postal_code: z.string().nullable(),
+    country: z.string().nullable(),
+  })
+  .nullable();
+
 // Dates the database stores: from the Unix epoch to the end of year 9999.
 const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const inRange = (date: Date) => !Number.isNaN(date.getTime()) && date.getTime() >= 0 && date.getTime() <= LATEST_DATE_MS;
@@ -219,16 +231,7 @@ export const CustomerObject = z
     name: z.string().nullable(),
     tags: z.array(z.string()),
     metadata: z.record(z.string(), MetadataValue),
-    address: z
-      .object({
-        line1: z.string().nullable(),
-        line2: z.string().nullable(),
-        city: z.string().nullable(),
-        state: z.string().nullable(),
-        postal_code: z.string().nullable(),
-        country: z.string().nullable(),
-      })
-      .nullable(),
+    address: StoredAddress,
     company_name: z.string().nullable(),
     tax_id: z.string().nullable(),
     description: z.string().nullable(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../../lib/pagination.js';
+import { StoredAddress } from '../../customers/customer.schemas.js';
 import { Currency, CustomerIdField, MinorUnits, Text, Timestamp } from '../billing.schemas.js';
 
 const STATUSES = ['draft', 'finalized', 'voided'] as const;
@@ -40,16 +41,7 @@ export const BillingDetails = z
     name: z.string().nullable(),
     company_name: z.string().nullable(),
     tax_id: z.string().nullable(),
-    address: z
-      .object({
-        line1: z.string().nullable(),
-        line2: z.string().nullable(),
-        city: z.string().nullable(),
-        state: z.string().nullable(),
-        postal_code: z.string().nullable(),
-        country: z.string().nullable(),
-      })
-      .nullable(),
+    address: StoredAddress,
   })
   .meta({
     id: 'BillingDetails',
