@@ -49,6 +49,10 @@ describe('recorded workflow histories replay on the current code', () => {
     );
   });
 
+  it('has the webhook fixture: an endpoint whose delivery was retried, waiting for its next nudge', () => {
+    expect(FILES).toContain('webhook-endpoint.retried.json');
+  });
+
   it('has the LTV rollup fixtures: a first run that continues as new, and a last run that finishes', () => {
     expect(FILES).toEqual(expect.arrayContaining(['ltv-rollup.first-run.json', 'ltv-rollup.last-run.json']));
   });

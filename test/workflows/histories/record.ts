@@ -14,6 +14,8 @@
 // workflow code of commit 9189f39 (before the billing saga), which the current code must still
 // replay through its patched() branch.
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../src/config.js';
 import { startThrowawayStack } from '../../../src/dev/stack.js';
@@ -133,6 +135,23 @@ const SCENARIOS: Record<string, (call: Call, runtime: Runtime) => Promise<Record
     const { merchant_id: merchantId } = await call('GET', '/v1/settings');
     return { workflowId: workflowIds.messageQueue(merchantId), open: true };
   },
+  /** An endpoint's delivery loop: the first attempt fails, the retry (one second later) succeeds; waiting for a nudge. */
+  async 'webhook-endpoint.retried'(call) {
+    let attempts = 0;
+    const receiver = createServer((request, response) => {
+      request.resume().on('end', () => response.writeHead(++attempts === 1 ? 500 : 204).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      const endpoint = await call('POST', '/v1/webhook_endpoints', { url: `http://127.0.0.1:${port}/hook`, enabled_events: ['customer.created'] });
+      await call('POST', '/v1/customers', { name: 'Webhook replay' });
+      await until(async () => (await call('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries`)).data[0]?.status === 'succeeded');
+      return { workflowId: workflowIds.webhookEndpoint(endpoint.id), open: true };
+    } finally {
+      receiver.close();
+    }
+  },
   /** The first run of an LTV rollup over five customers in waves of 2 x 2: it begins, runs a wave, continues as new. */
   async 'ltv-rollup.first-run'(call) {
     const rollup = await ltvRollup(call);
@@ -172,6 +191,9 @@ try {
     LTV_ROLLUP_BATCH_SIZE: '2',
     LTV_ROLLUP_CONCURRENCY: '2',
     LTV_ROLLUP_CHUNK_SIZE: '1',
+    // The webhook scenario's receiver listens on loopback; its one retry comes a second later.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '1s',
   });
   const runtime = await createRuntime(config, logger);
   const worker = await startWorker(runtime, config, logger);
