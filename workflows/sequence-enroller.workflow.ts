@@ -1,15 +1,13 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { sequenceEnrollmentsPendingSignal, type SequenceEnrollerInput } from './definitions.js';
+import { drainQueue } from './queue-loop.js';
 
 const { startPendingEnrollments } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-
-const IDLE_BEFORE_EXIT = '10 minutes';
-const MAX_PASSES_PER_RUN = 500;
 
 /**
  * Starts the workflows of a sequence's pending enrolments (`sequence-enroller:<sequence id>`), so
@@ -18,19 +16,14 @@ const MAX_PASSES_PER_RUN = 500;
  * customer's run with bounded concurrency and paced start delays.
  */
 export async function sequenceEnrollerWorkflow(input: SequenceEnrollerInput): Promise<string> {
-  let nudged = false;
-  setHandler(sequenceEnrollmentsPendingSignal, () => {
-    nudged = true;
-  });
   let paceUntil = input.paceUntil ?? 0;
-  for (let pass = 1; ; pass++) {
-    nudged = false;
-    const result = await startPendingEnrollments(input.sequenceId, paceUntil);
-    paceUntil = result.paceUntil;
-    if (workflowInfo().continueAsNewSuggested || pass >= MAX_PASSES_PER_RUN) {
-      await continueAsNew<typeof sequenceEnrollerWorkflow>({ sequenceId: input.sequenceId, paceUntil });
-    }
-    if (result.more || nudged) continue;
-    if (!(await condition(() => nudged, IDLE_BEFORE_EXIT))) return 'idle';
-  }
+  return drainQueue({
+    nudge: sequenceEnrollmentsPendingSignal,
+    pass: async () => {
+      const result = await startPendingEnrollments(input.sequenceId, paceUntil);
+      paceUntil = result.paceUntil;
+      return { moreDue: result.more, nextDueAt: null };
+    },
+    continueAsNew: () => continueAsNew<typeof sequenceEnrollerWorkflow>({ sequenceId: input.sequenceId, paceUntil }),
+  });
 }

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
+import { WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
 import type { BusEvent } from '../events/event-bus.js';
 import type { Environment } from '../generated/prisma/enums.js';
@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../logger.js';
+import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import type { EndpointFailure } from '../webhooks/webhook.service.js';
 import type { EmailContent, MessageService } from './message.service.js';
 import {
@@ -19,6 +20,8 @@ import {
   type PaymentSnapshot,
   type RefundSnapshot,
 } from './transactional.js';
+
+const MESSAGE_QUEUE: QueueWorkflow = { workflowType: WORKFLOW_TYPES.messageQueue, signal: messagesQueuedSignal, name: 'a message queue' };
 
 export interface MessageQueueDeps {
   db: Db;
@@ -138,21 +141,8 @@ export class MessageQueueService {
 
   /** Wakes each merchant's queue workflow, starting it if needed. Lost nudges are repaired by the reconciler. */
   async nudge(merchantIds: string[]): Promise<void> {
-    const results = await Promise.allSettled(
-      merchantIds.map((merchantId) =>
-        this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.messageQueue, {
-          workflowId: workflowIds.messageQueue(merchantId),
-          taskQueue: this.deps.taskQueue,
-          args: [{ merchantId }],
-          signal: messagesQueuedSignal,
-          signalArgs: [],
-          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: merchantId }],
-        }),
-      ),
-    );
-    results.forEach((result, index) => {
-      if (result.status === 'rejected') this.deps.logger.warn({ err: result.reason, merchantId: merchantIds[index] }, 'could not nudge a message queue; the reconciler will');
-    });
+    const targets = merchantIds.map((merchantId) => ({ workflowId: workflowIds.messageQueue(merchantId), input: { merchantId }, merchantId }));
+    await nudgeQueues(this.deps, MESSAGE_QUEUE, targets);
   }
 
   /** Housekeeping: merchants with messages overdue and unclaimed (a lost nudge, Temporal was down). */

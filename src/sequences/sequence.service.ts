@@ -20,6 +20,7 @@ import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
 import { nextSendTime } from './send-window.js';
@@ -60,6 +61,12 @@ import type {
   UpdateSequenceBody,
 } from './sequence.schemas.js';
 import { enrollmentInclude, serializeEnrollment, serializeSequence, type EnrollmentRow } from './sequence.serializer.js';
+
+const ENROLLER_QUEUE: QueueWorkflow = {
+  workflowType: WORKFLOW_TYPES.sequenceEnroller,
+  signal: sequenceEnrollmentsPendingSignal,
+  name: 'a sequence enroller',
+};
 
 export interface SequenceServiceDeps {
   db: Db;
@@ -431,25 +438,12 @@ export class SequenceService {
    * carries nothing. A nudge that fails is repaired by the pending-enrolment reconciler.
    */
   async nudgeEnrollers(sequences: { id: string; merchantId: string }[], options: { deadline?: boolean } = {}): Promise<void> {
-    const results = await Promise.allSettled(
-      sequences.map((sequence) =>
-        this.temporalCall(options.deadline, () =>
-          this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.sequenceEnroller, {
-            workflowId: workflowIds.sequenceEnroller(sequence.id),
-            taskQueue: this.deps.taskQueue,
-            args: [{ sequenceId: sequence.id }],
-            signal: sequenceEnrollmentsPendingSignal,
-            signalArgs: [],
-            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: sequence.merchantId }],
-          }),
-        ),
-      ),
+    await nudgeQueues(
+      this.deps,
+      ENROLLER_QUEUE,
+      sequences.map((sequence) => ({ workflowId: workflowIds.sequenceEnroller(sequence.id), input: { sequenceId: sequence.id }, merchantId: sequence.merchantId })),
+      (call) => this.temporalCall(options.deadline, call),
     );
-    results.forEach((result, index) => {
-      if (result.status === 'rejected') {
-        this.deps.logger.warn({ err: result.reason, sequenceId: sequences[index]!.id }, 'could not nudge a sequence enroller; the reconciler will');
-      }
-    });
   }
 
   /** Tells the workflows of ended enrolments to stop now rather than at their next wake-up. */

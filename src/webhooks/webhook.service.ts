@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, webhookDeliveriesDueSignal, workflowIds } from '../../workflows/definitions.js';
+import { WORKFLOW_TYPES, webhookDeliveriesDueSignal, workflowIds } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import type { WebhookEndpoint } from '../generated/prisma/client.js';
@@ -10,6 +10,7 @@ import { mapWithConcurrency } from '../lib/concurrency.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { Scope } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import { generateWebhookSecret, signatureHeader } from './signature.js';
 import { RefusedTargetError, literalPrivateTargetReason } from './target.js';
 import { postWebhook } from './transport.js';
@@ -20,6 +21,12 @@ import type {
   WebhookEndpointObject,
 } from './webhook.schemas.js';
 import { eventPayload, serializeDelivery, serializeEndpoint } from './webhook.serializer.js';
+
+const WEBHOOK_QUEUE: QueueWorkflow = {
+  workflowType: WORKFLOW_TYPES.webhookEndpoint,
+  signal: webhookDeliveriesDueSignal,
+  name: 'a webhook endpoint workflow',
+};
 
 export interface WebhookServiceDeps {
   db: Db;
@@ -275,20 +282,8 @@ export class WebhookService {
    * reached in Temporal does not stop the others; the overdue reconciler nudges it again.
    */
   async nudge(endpoints: { id: string; merchantId: string }[]): Promise<void> {
-    const results = await Promise.allSettled(
-      endpoints.map((endpoint) =>
-        this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.webhookEndpoint, {
-          workflowId: workflowIds.webhookEndpoint(endpoint.id),
-          taskQueue: this.deps.taskQueue,
-          args: [{ endpointId: endpoint.id }],
-          signal: webhookDeliveriesDueSignal,
-          signalArgs: [],
-          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: endpoint.merchantId }],
-        }),
-      ),
-    );
-    const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [{ endpoint: endpoints[index]!.id, err: result.reason }] : []));
-    for (const failure of failed) this.deps.logger.warn(failure, 'could not nudge a webhook endpoint workflow; the reconciler will');
+    const targets = endpoints.map((endpoint) => ({ workflowId: workflowIds.webhookEndpoint(endpoint.id), input: { endpointId: endpoint.id }, merchantId: endpoint.merchantId }));
+    await nudgeQueues(this.deps, WEBHOOK_QUEUE, targets);
   }
 
   /** Housekeeping: nudges endpoints whose deliveries are overdue (a lost nudge, Temporal was down). */
