@@ -11,14 +11,18 @@ const CONNECTIONS = 32;
 const LOAD_FACTOR = 0.7;
 const SEEDED = 200;
 
+type Kind = 'get' | 'list' | 'post' | 'patch';
+
 interface Tally {
   latencies: number[];
+  /** The same latencies by kind of request, to see which one a trend comes from. */
+  byKind: Record<Kind, number[]>;
   non2xx: number;
   network: number;
   /** The first few failures, "PATCH 409 {...}", to see what went wrong. */
   samples: string[];
 }
-const tally = (): Tally => ({ latencies: [], non2xx: 0, network: 0, samples: [] });
+const tally = (): Tally => ({ latencies: [], byKind: { get: [], list: [], post: [], patch: [] }, non2xx: 0, network: 0, samples: [] });
 const mib = (kib: number) => `${n(kib / 1024)} MiB`;
 
 /**
@@ -54,21 +58,23 @@ export async function measureSoak(env: BenchEnvironment): Promise<Row[]> {
 
   let sequence = 0;
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
-  const one = (): [string, string, unknown?, string?] => {
+  const one = (): [Kind, string, string, unknown?, string?] => {
     const i = sequence++;
     const roll = Math.random();
-    if (roll < 0.7) return ['GET', `/v1/customers/${pick()}`];
-    if (roll < 0.85) return ['GET', '/v1/customers?limit=10'];
-    if (roll < 0.95) return ['POST', '/v1/customers', { email: `soak-${i}@bench.test`, name: `Soak new ${i}`, tags: ['soak'] }, `soak-${i}`];
-    return ['PATCH', `/v1/customers/${pick()}`, { metadata: { visits: i } }];
+    if (roll < 0.7) return ['get', 'GET', `/v1/customers/${pick()}`];
+    if (roll < 0.85) return ['list', 'GET', '/v1/customers?limit=10'];
+    if (roll < 0.95) return ['post', 'POST', '/v1/customers', { email: `soak-${i}@bench.test`, name: `Soak new ${i}`, tags: ['soak'] }, `soak-${i}`];
+    return ['patch', 'PATCH', `/v1/customers/${pick()}`, { metadata: { visits: i } }];
   };
   /** One request of the mix into `into()` (read when it ends), its latency counted from `since`. */
   const fire = async (into: () => Tally, since = performance.now()) => {
-    const [method, path, body, idempotencyKey] = one();
+    const [kind, method, path, body, idempotencyKey] = one();
     try {
       const { status, text } = await send(method, path, body, idempotencyKey);
       const t = into();
-      t.latencies.push(performance.now() - since);
+      const latency = performance.now() - since;
+      t.latencies.push(latency);
+      t.byKind[kind].push(latency);
       if (status < 200 || status >= 300) {
         t.non2xx++;
         if (t.samples.length < 3) t.samples.push(`${method} ${status} ${text.slice(0, 160)}`);
@@ -118,6 +124,7 @@ export async function measureSoak(env: BenchEnvironment): Promise<Row[]> {
         `p50 ${n(percentile(t.latencies, 50), 1)} ms  p99 ${n(percentile(t.latencies, 99), 1)} ms  ` +
         `RSS api ${mib(api)}, worker ${mib(worker)}  api CPU ${n(((cpu - windowCpu) / (now - windowStarted)) * 100)}%`,
     );
+    line(`        p50/p99 by kind: ${Object.entries(t.byKind).map(([kind, ms]) => `${kind} ${n(percentile(ms, 50), 1)}/${n(percentile(ms, 99))}`).join(', ')} ms`);
     for (const sample of t.samples) line(`  ${sample}`);
     windowCpu = cpu;
     windowStarted = now;

@@ -24,6 +24,8 @@ import {
   lockByExternalKeys,
   lockCustomers,
   updateCustomers,
+  listedCustomerCount,
+  compactCustomerCounts,
   type CustomerColumns,
 } from './customer.writer.js';
 
@@ -125,6 +127,8 @@ export class CustomerService {
     if (query.external_source !== undefined && query.external_id === undefined) {
       throw ValidationError.field('external_source', 'external_source filters together with external_id');
     }
+    const filtered =
+      query.external_id !== undefined || query.email !== undefined || query.tag !== undefined || query['created[gte]'] || query['created[lte]'];
     const where: Prisma.CustomerWhereInput = {
       ...present(scope),
       status: 'active',
@@ -136,7 +140,13 @@ export class CustomerService {
         createdAt: { gte: query['created[gte]'], lte: query['created[lte]'] },
       }),
     };
-    return paginate(this.deps.db.customer, where, query, (row) => serializeCustomer(row));
+    const total = filtered ? undefined : () => listedCustomerCount(this.deps.db, scope);
+    return paginate(this.deps.db.customer, where, query, (row) => serializeCustomer(row), total);
+  }
+
+  /** Housekeeping: folds each tenant's customer-count deltas into one row. */
+  async compactCounts(): Promise<number> {
+    return compactCustomerCounts(this.deps.db);
   }
 
   async update(write: WriteContext<CustomerObject>, id: string, body: UpdateCustomerBody): Promise<CustomerObject> {

@@ -205,3 +205,29 @@ export async function customersByEmail(db: Db | DbTx, scope: Scope, emails: stri
       AND email IS NOT NULL AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
 }
 
+
+/**
+ * The number of listed customers (active, not deleted) of a tenant: the sum of the deltas the
+ * customer_counts triggers wrote, which housekeeping keeps to a few rows per tenant.
+ */
+export async function listedCustomerCount(db: Db | DbTx, scope: Scope): Promise<number> {
+  const [row] = await db.$queryRaw<{ total: bigint | null }[]>`
+    SELECT sum(delta)::bigint AS total FROM customer_counts
+    WHERE merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment"`;
+  return Number(row?.total ?? 0);
+}
+
+/**
+ * Folds each tenant's customer-count deltas into one row. Safe beside writers: the delete takes
+ * only the rows its statement sees, and a delta committed meanwhile stays for the next fold.
+ * Returns how many tenants were folded.
+ */
+export async function compactCustomerCounts(db: Db): Promise<number> {
+  return db.$executeRaw`
+    WITH folded AS (
+      DELETE FROM customer_counts
+      WHERE (merchant_id, environment) IN (SELECT merchant_id, environment FROM customer_counts GROUP BY 1, 2 HAVING count(*) > 1)
+      RETURNING merchant_id, environment, delta)
+    INSERT INTO customer_counts (merchant_id, environment, delta)
+    SELECT merchant_id, environment, sum(delta) FROM folded GROUP BY 1, 2`;
+}

@@ -34,6 +34,15 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
       run: async () => (await bus.relayOnce()) >= bus.batchSize,
     },
     {
+      // Readers of a list total sum the deltas written since the last fold: fold often.
+      name: 'customer count fold',
+      intervalMs: Math.min(config.HOUSEKEEPING_INTERVAL_MS, 5_000),
+      run: async () => {
+        await services.customers.compactCounts();
+        return false;
+      },
+    },
+    {
       name: 'idempotency purge',
       intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
       run: async () => {
