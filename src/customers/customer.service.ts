@@ -64,8 +64,6 @@ interface UpsertItem {
  * Case-insensitive email equality. Prisma runs `mode: 'insensitive'` as ILIKE, where `_` and `%`
  * are wildcards and both are legal in an address, so they are escaped to match literally.
  */
-const sameEmail = (email: string) => ({ equals: email.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const });
-
 /** Customers that still exist for their merchant: `deleting` ones included, deleted ones not. */
 const present = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment, deletedAt: null });
 
@@ -134,7 +132,7 @@ export class CustomerService {
       status: 'active',
       ...(query.external_id !== undefined && { externalId: query.external_id }),
       ...(query.external_source !== undefined && { externalSource: query.external_source }),
-      ...(query.email !== undefined && { email: sameEmail(query.email) }),
+      ...(query.email !== undefined && { id: { in: (await customersByEmail(this.deps.db, scope, [query.email])).map((row) => row.id) } }),
       ...(query.tag !== undefined && { tags: { has: query.tag } }),
       ...((query['created[gte]'] || query['created[lte]']) && {
         createdAt: { gte: query['created[gte]'], lte: query['created[lte]'] },
@@ -416,7 +414,8 @@ export class CustomerService {
       }
     }
     if (row.email) {
-      const clash = await tx.customer.findFirst({ where: { ...others, email: sameEmail(row.email) }, select: { id: true } });
+      // lower(email) = lower(...) as the live-email unique index reads it; ILIKE would scan every customer.
+      const clash = (await customersByEmail(tx, scope, [row.email])).find((other) => other.id !== row.id);
       if (clash) {
         throw new ConflictError(`A customer with email '${row.email}' already exists: ${clash.id}`, 'email', {
           customer_id: clash.id,
