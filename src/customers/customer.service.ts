@@ -60,10 +60,6 @@ interface UpsertItem {
   profile: ProfileInput;
 }
 
-/**
- * Case-insensitive email equality. Prisma runs `mode: 'insensitive'` as ILIKE, where `_` and `%`
- * are wildcards and both are legal in an address, so they are escaped to match literally.
- */
 /** Customers that still exist for their merchant: `deleting` ones included, deleted ones not. */
 const present = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment, deletedAt: null });
 
