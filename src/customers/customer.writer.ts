@@ -205,7 +205,6 @@ export async function customersByEmail(db: Db | DbTx, scope: Scope, emails: stri
       AND email IS NOT NULL AND lower(email) = ANY(${emails.map((email) => email.toLowerCase())})`;
 }
 
-
 /**
  * The number of listed customers (active, not deleted) of a tenant: the sum of the deltas the
  * customer_counts triggers wrote, which housekeeping keeps to a few rows per tenant.
