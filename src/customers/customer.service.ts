@@ -121,11 +121,7 @@ export class CustomerService {
     if (query.external_source !== undefined && query.external_id === undefined) {
       throw ValidationError.field('external_source', 'external_source filters together with external_id');
     }
-    const filtered =
-      query.external_id !== undefined || query.email !== undefined || query.tag !== undefined || query['created[gte]'] || query['created[lte]'];
-    const where: Prisma.CustomerWhereInput = {
-      ...present(scope),
-      status: 'active',
+    const filters: Prisma.CustomerWhereInput = {
       ...(query.external_id !== undefined && { externalId: query.external_id }),
       ...(query.external_source !== undefined && { externalSource: query.external_source }),
       ...(query.email !== undefined && { id: { in: (await customersByEmail(this.deps.db, scope, [query.email])).map((row) => row.id) } }),
@@ -134,7 +130,9 @@ export class CustomerService {
         createdAt: { gte: query['created[gte]'], lte: query['created[lte]'] },
       }),
     };
-    const total = filtered ? undefined : () => listedCustomerCount(this.deps.db, scope);
+    const where: Prisma.CustomerWhereInput = { ...present(scope), status: 'active', ...filters };
+    // Unfiltered, the list is every listed customer: the trigger-kept count knows how many.
+    const total = Object.keys(filters).length > 0 ? undefined : () => listedCustomerCount(this.deps.db, scope);
     return paginate(this.deps.db.customer, where, query, (row) => serializeCustomer(row), total);
   }
 

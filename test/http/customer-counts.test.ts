@@ -59,7 +59,7 @@ describe('customer list total', () => {
     expect(await totals(a.liveKey, a.merchantId, 'live')).toEqual({ listed: 1, counted: 1 });
     expect(await totals(b.sandboxKey, b.merchantId, 'sandbox')).toEqual({ listed: 1, counted: 1 });
 
-    // The deletion finishing (deleting -> deleted) and an erasure leave it alone too.
+    // The deletion finishing (deleting -> deleted) leaves it alone too.
     await api.runtime.db.customer.updateMany({ where: { id: { in: created.slice(0, 5).map((r) => r.body.id) } }, data: { status: 'deleted', deletedAt: new Date() } });
     await api.runtime.services.customers.compactCounts();
     expect(await totals(a.sandboxKey, a.merchantId, 'sandbox')).toEqual({ listed: 66, counted: 66 });

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../workflows/definitions.js';
 import { recordEvents } from '../../src/events/outbox.js';
 import { serializePayment } from '../../src/billing/payments/payment.serializer.js';
-import type { Payment } from '../../src/generated/prisma/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { PROJECT_ROOT } from '../../src/lib/paths.js';
 import { launchChromium } from '../support/chromium.js';
