@@ -1,19 +1,19 @@
 import { Context } from '@temporalio/activity';
 import type { RollupScope } from '../workflows/definitions.js';
-import type { DigestService } from '../src/analytics/digest.service.js';
 import type { LtvBatch, LtvBatchOutcome, StatsService } from '../src/analytics/stats.service.js';
+import type { MessageQueueService } from '../src/messaging/message-queue.service.js';
 import { asActivity } from './failures.js';
 
 export interface AnalyticsActivityDeps {
   stats: Pick<StatsService, 'beginRollup' | 'refreshBatch' | 'finishRollup' | 'failRollup'>;
-  digests: Pick<DigestService, 'sendDigests'>;
+  messageQueue: Pick<MessageQueueService, 'queueDigests'>;
 }
 
 /** How often a running batch tells Temporal it is alive, even in the middle of a long statement. */
 const KEEP_ALIVE_MS = 1_000;
 
 /** The steps of the LTV rollup: each writes the same numbers when run again. */
-export const createAnalyticsActivities = ({ stats, digests }: AnalyticsActivityDeps) => ({
+export const createAnalyticsActivities = ({ stats, messageQueue }: AnalyticsActivityDeps) => ({
   async beginLtvRollup(input: { rollupId?: string; scope?: RollupScope; workflowId: string; runId: string }): Promise<string> {
     return asActivity(() => stats.beginRollup(input));
   },
@@ -50,7 +50,8 @@ export const createAnalyticsActivities = ({ stats, digests }: AnalyticsActivityD
     await asActivity(() => stats.failRollup(rollupId, reason));
   },
 
+  /** Queues the nightly digests as messages; each merchant's message queue sends its own. */
   async sendLtvDigests(rollupId: string): Promise<number> {
-    return asActivity(() => digests.sendDigests(rollupId));
+    return asActivity(() => messageQueue.queueDigests(rollupId));
   },
 });

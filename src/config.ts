@@ -76,8 +76,9 @@ export const ConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /**
    * Keys that encrypt secrets at rest (webhook signing secrets): `<id>:<base64 of 32 bytes>`,
-   * comma-separated; the first encrypts, all decrypt. Required in production; elsewhere a fixed
-   * development key is used, which protects nothing.
+   * comma-separated; the first encrypts, all decrypt. The unsubscribe-link key and the suppression
+   * list's hash key derive from them. Required in production; elsewhere a fixed development key
+   * is used, which protects nothing.
    */
   SECRETS_ENCRYPTION_KEYS: z
     .string()
@@ -175,6 +176,15 @@ export function unsubscribeSigningKeys(config: Config): string[] {
   return secretBox(config)
     .deriveKeys('unsubscribe-links')
     .map((key) => key.toString('base64url'));
+}
+
+/**
+ * The keys of the suppression list's address hashes, derived from SECRETS_ENCRYPTION_KEYS: the
+ * first hashes new entries, every one is matched, so entries stay effective across a rotation for
+ * as long as their key is listed (`suppressions.key_id` says which key each needs).
+ */
+export function suppressionHashKeys(config: Config): { id: string; key: Buffer }[] {
+  return secretBox(config).deriveKeyring('suppression-list');
 }
 
 /** The base URL links in messages use. */

@@ -10,6 +10,7 @@ import { deletionOperations } from './deletions/deletion.routes.js';
 import { healthOperations } from './http/health.js';
 import { merchantOperations } from './merchants/merchant.routes.js';
 import { messageOperations } from './messaging/message.routes.js';
+import { suppressionOperations } from './messaging/suppression.routes.js';
 import { sequenceOperations } from './sequences/sequence.routes.js';
 import type { DepsOf } from './http/operation.js';
 import { webhookOperations } from './webhooks/webhook.routes.js';
@@ -31,6 +32,7 @@ export const OPERATIONS = {
   ...webhookOperations,
   ...sequenceOperations,
   ...messageOperations,
+  ...suppressionOperations,
   ...merchantOperations,
   ...analyticsOperations,
 };

@@ -9,7 +9,7 @@ import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { ltvRollupSettings, publicBaseUrl, secretBox, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
+import { ltvRollupSettings, publicBaseUrl, secretBox, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -23,6 +23,7 @@ import { MessageQueueService } from './messaging/message-queue.service.js';
 import { MessageService } from './messaging/message.service.js';
 import { messageSubscriber } from './messaging/message.subscriber.js';
 import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
+import { SuppressionList } from './messaging/suppression.service.js';
 import { SequenceService } from './sequences/sequence.service.js';
 import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
@@ -63,19 +64,31 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
   const customers = new CustomerService({ db, pool, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
+  const suppressions = new SuppressionList({ db, keys: suppressionHashKeys(config) });
   const messages = new MessageService({
     db,
     mailer,
     sms: overrides.sms ?? smsProvider(config, mailer, logger),
     customers,
+    suppressions,
     clock,
     logger,
     unsubscribeKeys: unsubscribeSigningKeys(config),
     publicBaseUrl: publicBaseUrl(config),
   });
-  const messageQueue = new MessageQueueService({ db, temporal, taskQueue, messages, clock, logger, retrySchedule: config.MESSAGE_RETRY_SCHEDULE });
-  const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
   const analytics = new AnalyticsService({ db });
+  const digests = new DigestService({ db, analytics });
+  const messageQueue = new MessageQueueService({
+    db,
+    temporal,
+    taskQueue,
+    messages,
+    digests,
+    clock,
+    logger,
+    retrySchedule: config.MESSAGE_RETRY_SCHEDULE,
+  });
+  const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
@@ -116,11 +129,11 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     }),
     mailer,
     messages,
+    suppressions,
     messageQueue,
-    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, suppressions, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
     stats: new StatsService({ db, temporal, taskQueue, ui, rollup: ltvRollupSettings(config) }),
-    digests: new DigestService({ db, analytics, mailer, logger }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
   };
   return services satisfies OperationDeps;

@@ -1,14 +1,17 @@
 // Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
 // `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`,
-// `npm run merchant:settings -- <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]`.
+// `npm run merchant:settings -- <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]`
+// (without --environment, both environments' settings are shown and changed).
 import { z } from 'zod';
 import { loadConfig, loadDotEnv } from '../config.js';
 import { createDb } from '../db.js';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
-import { UpdateSettingsBody } from '../merchants/merchant.schemas.js';
+import { UpdateSettingsBody, type SettingsObject } from '../merchants/merchant.schemas.js';
 import { MerchantService } from '../merchants/merchant.service.js';
 
-const SETTINGS_USAGE = 'usage: merchant settings <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
+const SETTINGS_USAGE =
+  'usage: merchant settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
+const ENVIRONMENTS = ['sandbox', 'live'] as const;
 
 /** `key=value` arguments as the settings body the API takes (`none` clears the notification address). */
 function settingsBody(assignments: string[]): UpdateSettingsBody {
@@ -22,6 +25,33 @@ function settingsBody(assignments: string[]): UpdateSettingsBody {
   const parsed = UpdateSettingsBody.safeParse(fields);
   if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('\n'));
   return parsed.data;
+}
+
+/**
+ * `settings <merchant id> [--environment <env>] [key=value...]`: the environments it reads or
+ * changes (both without the option) and the assignments.
+ */
+function settingsArguments(args: string[]): { environments: ('sandbox' | 'live')[]; assignments: string[] } {
+  const assignments: string[] = [];
+  let chosen: 'sandbox' | 'live' | undefined;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--environment' || arg.startsWith('--environment=')) {
+      chosen = environment(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++index]);
+    } else if (arg.startsWith('--')) {
+      throw new Error(SETTINGS_USAGE);
+    } else {
+      assignments.push(arg);
+    }
+  }
+  return { environments: chosen ? [chosen] : [...ENVIRONMENTS], assignments };
+}
+
+function formatSettings(settings: SettingsObject): string {
+  return (
+    `environment         ${settings.environment}\nname                ${settings.name}\n` +
+    `notification_email  ${settings.notification_email ?? 'none'}\ntimezone            ${settings.timezone}`
+  );
 }
 
 function environment(value: string | undefined): 'sandbox' | 'live' {
@@ -61,14 +91,14 @@ async function run(args: string[]): Promise<void> {
       }
       case 'settings': {
         if (!first) throw new Error(SETTINGS_USAGE);
-        const assignments = [second, ...more].filter((arg): arg is string => arg !== undefined);
-        const settings = assignments.length
-          ? await merchants.updateSettings(first, settingsBody(assignments))
-          : await merchants.getSettings(first);
-        console.log(
-          `merchant            ${settings.merchant_id} (${settings.name})\n` +
-            `notification_email  ${settings.notification_email ?? 'none'}\ntimezone            ${settings.timezone}`,
-        );
+        const { environments, assignments } = settingsArguments([second, ...more].filter((arg): arg is string => arg !== undefined));
+        const body = assignments.length ? settingsBody(assignments) : undefined;
+        const shown: SettingsObject[] = [];
+        for (const env of environments) {
+          const scope = { merchantId: first, environment: env };
+          shown.push(body ? await merchants.updateSettings(scope, body) : await merchants.getSettings(scope));
+        }
+        console.log(`merchant            ${first}\n\n${shown.map(formatSettings).join('\n\n')}`);
         break;
       }
       default:

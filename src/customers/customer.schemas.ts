@@ -52,7 +52,7 @@ export const Email = z
   .max(320)
   .pipe(z.email('expected an email address'))
   .meta({ format: 'email', example: 'jane@example.com' });
-const Phone = z
+export const Phone = z
   .string()
   .trim()
   .refine(

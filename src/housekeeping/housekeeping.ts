@@ -27,6 +27,7 @@ const MESSAGE_OVERDUE_MS = 30_000;
  */
 export function workerTasks(deps: { bus: EventBus; services: Services; config: Config }): HousekeepingTask[] {
   const { bus, services, config } = deps;
+  let optOutsAdded = false;
   return [
     {
       name: 'outbox relay',
@@ -80,6 +81,17 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
       run: async () => {
         await services.sequences.reconcilePending(ENROLMENT_PENDING_MS);
         return false;
+      },
+    },
+    {
+      // Once per process, until done: opt-outs recorded before the suppression list existed.
+      name: 'opted-out addresses',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      run: async () => {
+        if (optOutsAdded) return false;
+        const more = await services.suppressions.addOptedOutAddresses();
+        optOutsAdded = !more;
+        return more;
       },
     },
     {

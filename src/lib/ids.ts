@@ -24,6 +24,7 @@ export const ID_PREFIXES = {
   enrollment: 'enr',
   message: 'msg',
   statsRollup: 'ltvr',
+  suppression: 'sup',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -112,6 +113,7 @@ const NAMES: Record<IdKind, string> = {
   enrollment: 'sequence enrollment',
   message: 'message',
   statsRollup: 'stats rollup',
+  suppression: 'suppression',
 };
 
 // Schemas made by `idSchema`, so the router can answer a malformed id in a path with 404 (no such

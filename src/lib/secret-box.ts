@@ -63,8 +63,13 @@ export class SecretBox {
    * for as long as their key is listed.
    */
   deriveKeys(purpose: string): Buffer[] {
+    return this.deriveKeyring(purpose).map(({ key }) => key);
+  }
+
+  /** `deriveKeys` with the id of the key each one derives from (what a stored HMAC was made with). */
+  deriveKeyring(purpose: string): { id: string; key: Buffer }[] {
     const ordered = [this.currentKeyId, ...[...this.keys.keys()].filter((id) => id !== this.currentKeyId)];
-    return ordered.map((id) => createHmac('sha256', this.keys.get(id)!).update(`derived:${purpose}`).digest());
+    return ordered.map((id) => ({ id, key: createHmac('sha256', this.keys.get(id)!).update(`derived:${purpose}`).digest() }));
   }
 
   /** How every value encrypted with the current key starts: anything else is re-encrypted. */

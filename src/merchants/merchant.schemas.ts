@@ -5,12 +5,13 @@ export const SettingsObject = z
   .object({
     object: z.literal('settings'),
     merchant_id: z.string(),
-    name: z.string(),
-    notification_email: z
-      .string()
-      .nullable()
-      .meta({ description: 'Where the service emails you: a customer deletion that needs action, a webhook endpoint that starts failing.' }),
-    timezone: z.string().meta({ description: 'Your time zone: send windows of customers without one of their own.' }),
+    environment: z.enum(['sandbox', 'live']).meta({ description: "The key's environment: each environment has settings of its own." }),
+    name: z.string().meta({ description: 'The name your customers see: receipts, refund notices, `{{ merchant.name }}` in sequences, the unsubscribe page.' }),
+    notification_email: z.string().nullable().meta({
+      description:
+        "Where the service emails you about this environment: a customer deletion that needs action, a webhook endpoint that starts failing, the nightly LTV digest.",
+    }),
+    timezone: z.string().meta({ description: 'Your time zone in this environment: send windows of customers without one of their own, digest dates.' }),
   })
   .meta({ id: 'Settings' });
 export type SettingsObject = z.infer<typeof SettingsObject>;

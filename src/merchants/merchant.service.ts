@@ -1,11 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db.js';
-import type { Merchant } from '../generated/prisma/client.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import { findSettings, writeSettings, type MerchantSettings } from './merchant-settings.store.js';
 import type { SettingsObject, UpdateSettingsBody } from './merchant.schemas.js';
 
 const KEY_PATTERN = /^sk_(sandbox|live)_[A-Za-z0-9]{32}$/;
@@ -90,25 +90,20 @@ export class MerchantService {
     for (const [hash, cached] of this.cache) if (cached.key.apiKeyId === apiKeyId) this.cache.delete(hash);
   }
 
-  async getSettings(merchantId: string): Promise<SettingsObject> {
-    const merchant = await this.deps.db.merchant.findUnique({ where: { id: merchantId } });
-    if (!merchant) throw new NotFoundError('merchant', merchantId);
-    return serializeSettings(merchant);
+  /** The settings of the key's environment: a sandbox key never sees or changes the live ones. */
+  async getSettings(scope: Scope): Promise<SettingsObject> {
+    return serializeSettings(await findSettings(this.deps.db, scope));
   }
 
-  /** Notification address, time zone, name: from the settings endpoint and the merchant CLI alike. */
-  async updateSettings(merchantId: string, body: UpdateSettingsBody, write?: WriteContext<SettingsObject>): Promise<SettingsObject> {
+  /** Notification address, time zone, name of one environment: from the settings endpoint and the merchant CLI alike. */
+  async updateSettings(scope: Scope, body: UpdateSettingsBody, write?: WriteContext<SettingsObject>): Promise<SettingsObject> {
     return this.deps.db.$transaction(async (tx) => {
-      const { count } = await tx.merchant.updateMany({
-        where: { id: merchantId },
-        data: {
-          ...(body.name !== undefined && { name: body.name }),
-          ...(body.notification_email !== undefined && { notificationEmail: body.notification_email }),
-          ...(body.timezone !== undefined && { timezone: body.timezone }),
-        },
+      const settings = await writeSettings(tx, scope, {
+        ...(body.name !== undefined && { name: body.name }),
+        ...(body.notification_email !== undefined && { notificationEmail: body.notification_email }),
+        ...(body.timezone !== undefined && { timezone: body.timezone }),
       });
-      if (count === 0) throw new NotFoundError('merchant', merchantId);
-      const result = serializeSettings(await tx.merchant.findUniqueOrThrow({ where: { id: merchantId } }));
+      const result = serializeSettings(settings);
       await write?.commitReply?.(tx, result);
       return result;
     });
@@ -158,12 +153,13 @@ export class MerchantService {
   }
 }
 
-function serializeSettings(merchant: Merchant): SettingsObject {
+function serializeSettings(settings: MerchantSettings): SettingsObject {
   return {
     object: 'settings',
-    merchant_id: merchant.id,
-    name: merchant.name,
-    notification_email: merchant.notificationEmail,
-    timezone: merchant.timezone,
+    merchant_id: settings.merchantId,
+    environment: settings.environment,
+    name: settings.name,
+    notification_email: settings.notificationEmail,
+    timezone: settings.timezone,
   };
 }

@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
+import type { DigestService } from '../analytics/digest.service.js';
 import { WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
 import type { BusEvent } from '../events/event-bus.js';
 import type { Environment } from '../generated/prisma/enums.js';
-import type { Merchant, Message } from '../generated/prisma/client.js';
+import type { MerchantSettings, Message } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import { newId } from '../lib/ids.js';
@@ -28,6 +29,8 @@ export interface MessageQueueDeps {
   temporal: Client;
   taskQueue: string;
   messages: MessageService;
+  /** Which nightly digests are due, and their text. */
+  digests: Pick<DigestService, 'due' | 'compose'>;
   clock: Clock;
   logger: Logger;
   /** Delay before each retry of a send that certainly did not happen, in ms; then the message is `failed`. */
@@ -38,16 +41,19 @@ export interface MessageQueueDeps {
 
 /** A batch claim outlives a pass (batch / concurrency sends of at most the SMTP timeouts each). */
 const CLAIM_MS = 300_000;
+/** Merchants' queue workflows woken at once after a nightly rollup queued their digests. */
+const NUDGE_CHUNK = 100;
 
 type ClaimedMessage = Pick<Message, 'id' | 'idempotencyKey' | 'merchantId' | 'environment' | 'customerId' | 'kind' | 'attempts' | 'data'>;
 
 type QueuedRow = { kind: 'receipt' | 'refund_notice' | 'notification'; key: string; customerId: string | null; data: object };
 
 /**
- * Receipts, refund notices and merchant notifications: rows queued by the event bus (unique on
- * their key: `receipt:<payment id>`, `refund-notice:<refund id>`, `notification:<event id>`), so
- * a re-delivered event queues nothing twice, and sent in batches by one `message-queue:<merchant>`
- * workflow per merchant, as webhook deliveries are.
+ * Receipts, refund notices, merchant notifications and nightly digests: rows queued by the event
+ * bus or the rollup (unique on their key: `receipt:<payment id>`, `refund-notice:<refund id>`,
+ * `notification:<event id>`, `ltv-digest:<merchant>:<environment>:<date>`), so a re-delivered
+ * event or a retried step queues nothing twice, and sent in batches by one
+ * `message-queue:<merchant>` workflow per merchant, as webhook deliveries are.
  */
 export class MessageQueueService {
   private readonly batchSize: number;
@@ -139,6 +145,33 @@ export class MessageQueueService {
     if (count > 0) await this.nudge([failure.merchantId]);
   }
 
+  /**
+   * Activity, after the nightly rollup: one digest row per merchant environment due one (unique on
+   * merchant, environment and date, so a retried step queues none twice), then each merchant's
+   * queue is woken. Sending is the queue's: a merchant whose address is refused or silent fails or
+   * waits on its own. Returns how many digests it queued.
+   */
+  async queueDigests(rollupId: string): Promise<number> {
+    const due = await this.deps.digests.due(rollupId);
+    if (due.length === 0) return 0;
+    const { count } = await this.deps.db.message.createMany({
+      data: due.map((digest) => ({
+        id: newId('message'),
+        merchantId: digest.merchantId,
+        environment: digest.environment,
+        kind: 'digest' as const,
+        channel: 'email' as const,
+        idempotencyKey: `ltv-digest:${digest.merchantId}:${digest.environment}:${digest.date}`,
+        data: { rollup_id: rollupId, date: digest.date },
+      })),
+      skipDuplicates: true,
+    });
+    const merchants = [...new Set(due.map((digest) => digest.merchantId))];
+    for (let start = 0; start < merchants.length; start += NUDGE_CHUNK) await this.nudge(merchants.slice(start, start + NUDGE_CHUNK));
+    this.deps.logger.info({ rollupId, digests: count }, 'LTV digests queued');
+    return count;
+  }
+
   /** Wakes each merchant's queue workflow, starting it if needed. Lost nudges are repaired by the reconciler. */
   async nudge(merchantIds: string[]): Promise<void> {
     const targets = merchantIds.map((merchantId) => ({ workflowId: workflowIds.messageQueue(merchantId), input: { merchantId }, merchantId }));
@@ -182,9 +215,11 @@ export class MessageQueueService {
         FOR UPDATE SKIP LOCKED)
       RETURNING id, idempotency_key AS "idempotencyKey", merchant_id AS "merchantId", environment, customer_id AS "customerId",
         kind, attempts, data`;
-    const merchant = claimed.length > 0 ? await db.merchant.findUniqueOrThrow({ where: { id: merchantId } }) : undefined;
+    // Each message reads the settings of its own environment: a sandbox receipt never shows the
+    // live name, a live notification never goes to the sandbox address.
+    const settings = new Map(claimed.length > 0 ? (await db.merchantSettings.findMany({ where: { merchantId } })).map((row) => [row.environment, row]) : []);
     const outcomes = await mapWithConcurrency(claimed, this.concurrency, async (message) => {
-      const status = await this.sendOne(message, merchant!);
+      const status = await this.sendOne(message, settings.get(message.environment)!);
       options.heartbeat?.();
       return status;
     });
@@ -198,9 +233,9 @@ export class MessageQueueService {
     };
   }
 
-  private async sendOne(message: ClaimedMessage, merchant: Merchant): Promise<string> {
+  private async sendOne(message: ClaimedMessage, settings: MerchantSettings): Promise<string> {
     const { db, messages } = this.deps;
-    const composed = await this.compose(message, merchant);
+    const composed = await this.compose(message, settings);
     if ('skip' in composed || 'error' in composed) {
       const data = 'skip' in composed ? { status: 'skipped' as const, skipReason: composed.skip } : { status: 'failed' as const, error: composed.error };
       await db.message.updateMany({ where: { id: message.id, status: 'queued' }, data: { ...data, lockedUntil: null } });
@@ -216,25 +251,29 @@ export class MessageQueueService {
   }
 
   /** The email a queued message is, to whom; or why it is not sent. */
-  private async compose(message: ClaimedMessage, merchant: Merchant): Promise<EmailContent | { skip: string } | { error: string }> {
-    const data = message.data as { payment?: PaymentSnapshot; refund?: RefundSnapshot } & Partial<NotificationData>;
+  private async compose(message: ClaimedMessage, settings: MerchantSettings): Promise<EmailContent | { skip: string } | { error: string }> {
+    const data = message.data as { payment?: PaymentSnapshot; refund?: RefundSnapshot; date?: string } & Partial<NotificationData>;
     let email: Email;
     let to: string | null;
     try {
-      if (message.kind === 'notification') {
-        to = merchant.notificationEmail;
+      if (message.kind === 'digest') {
+        to = settings.notificationEmail;
         if (!to) return { skip: 'the merchant has no notification address' };
-        email = notificationEmail(data as NotificationData, merchant.name);
+        email = await this.deps.digests.compose({ merchantId: message.merchantId, environment: message.environment }, settings.name, data.date!);
+      } else if (message.kind === 'notification') {
+        to = settings.notificationEmail;
+        if (!to) return { skip: 'the merchant has no notification address' };
+        email = notificationEmail(data as NotificationData, settings.name);
       } else {
         const customer = message.customerId ? await this.deps.db.customer.findUnique({ where: { id: message.customerId } }) : null;
         if (!customer || customer.status === 'deleted') return { skip: 'customer deleted' };
         to = customer.email;
         if (!to) return { skip: 'no email address' };
-        const reader = { name: customer.name, timeZone: customer.timezone ?? merchant.timezone };
+        const reader = { name: customer.name, timeZone: customer.timezone ?? settings.timezone };
         email =
           message.kind === 'receipt'
-            ? receiptEmail(data.payment!, merchant.name, reader)
-            : refundEmail(data.payment!, data.refund!, merchant.name, reader);
+            ? receiptEmail(data.payment!, settings.name, reader)
+            : refundEmail(data.payment!, data.refund!, settings.name, reader);
       }
     } catch (error) {
       return { error: `could not be composed: ${(error as Error).message}` };

@@ -10,7 +10,7 @@ export const MessageObject = z
   .object({
     id: z.string().meta({ example: 'msg_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' }),
     object: z.literal('message'),
-    kind: z.enum(['sequence', 'receipt', 'refund_notice', 'notification']),
+    kind: z.enum(['sequence', 'receipt', 'refund_notice', 'notification', 'digest']),
     channel: Channel,
     status: z.enum(['queued', 'sending', 'sent', 'skipped', 'failed', 'unknown']).meta({
       description:

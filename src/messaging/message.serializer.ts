@@ -24,7 +24,7 @@ export function serializeMessage(message: Message): MessageObject {
   };
 }
 
-export function serializeOptOut(optOut: MessageOptOut): OptOutObject {
+export function serializeOptOut(optOut: Pick<MessageOptOut, 'customerId' | 'channel' | 'source' | 'createdAt'>): OptOutObject {
   return {
     object: 'opt_out',
     customer_id: optOut.customerId,

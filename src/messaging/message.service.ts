@@ -4,6 +4,7 @@ import { Prisma, type Db, type DbTx } from '../db.js';
 import { recordEvents } from '../events/outbox.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
+import { findSettings } from '../merchants/merchant-settings.store.js';
 import { NotFoundError } from '../lib/errors.js';
 import { paginate, type Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
@@ -14,6 +15,7 @@ import type { Channel, ListMessagesQuery, MessageObject, OptOutObject } from './
 import { serializeMessage, serializeOptOut } from './message.serializer.js';
 import type { SmsProvider } from './sms.js';
 import { smsSize } from './sms-segments.js';
+import type { SuppressionList } from './suppression.service.js';
 import { unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 export interface EmailContent {
@@ -47,6 +49,8 @@ export interface MessageServiceDeps {
   mailer: Mailer;
   sms: SmsProvider;
   customers: CustomerService;
+  /** Opted-out addresses: every opt-out puts the customer's address there too. */
+  suppressions: SuppressionList;
   clock: Clock;
   logger: Logger;
   /** Unsubscribe links are signed with the first and accepted with any. */
@@ -95,17 +99,24 @@ export class MessageService {
     });
   }
 
-  /** The customer agreed to receive the channel again (you hold their consent): `customer.resubscribed`. */
+  /**
+   * The customer agreed to receive the channel again (you hold their consent): their opt-out and
+   * the suppression of their current address go, with `customer.resubscribed`. 404 when neither exists.
+   */
   async optIn(write: WriteContext<OptOutObject & { deleted: true }>, customerId: string, channel: Channel): Promise<OptOutObject & { deleted: true }> {
     return this.deps.db.$transaction(async (tx) => {
       const customer = await this.deps.customers.find(tx, write, customerId);
       const existing = await tx.messageOptOut.findUnique({ where: { customerId_channel: { customerId: customer.id, channel } } });
-      if (!existing) throw new NotFoundError(`${channel} opt-out of customer`, customer.id, 'channel');
-      await tx.messageOptOut.delete({ where: { customerId_channel: { customerId: customer.id, channel } } });
+      if (existing) await tx.messageOptOut.delete({ where: { customerId_channel: { customerId: customer.id, channel } } });
+      const [released] = await this.deps.suppressions.release(tx, customer, channel, channel === 'email' ? customer.email : customer.phone);
+      if (!existing && !released) throw new NotFoundError(`${channel} opt-out of customer`, customer.id, 'channel');
       await recordEvents(tx, write, [
         { type: 'customer.resubscribed', object: serializeCustomer(customer), customerId: customer.id, extra: { channel } },
       ]);
-      const result = { ...serializeOptOut(existing), deleted: true as const };
+      const result = {
+        ...serializeOptOut(existing ?? { customerId: customer.id, channel, source: released!.source, createdAt: released!.createdAt }),
+        deleted: true as const,
+      };
       await write.commitReply?.(tx, result);
       return result;
     });
@@ -116,10 +127,16 @@ export class MessageService {
     return `${this.deps.publicBaseUrl}/unsubscribe/${unsubscribeToken({ customerId, channel }, this.deps.unsubscribeKeys[0]!)}`;
   }
 
-  /** What an unsubscribe link opts out of, if it is genuine. */
-  checkUnsubscribeToken(token: string): { channel: Channel } | undefined {
+  /**
+   * What an unsubscribe link opts out of, if it is genuine, and the name (of the customer's
+   * environment) the page shows.
+   */
+  async checkUnsubscribeToken(token: string): Promise<{ channel: Channel; merchantName: string | null } | undefined> {
     const target = verifyUnsubscribeToken(token, this.deps.unsubscribeKeys);
-    return target && { channel: target.channel };
+    if (!target) return undefined;
+    const customer = await this.deps.db.customer.findUnique({ where: { id: target.customerId } });
+    const settings = customer && (await findSettings(this.deps.db, customer));
+    return { channel: target.channel, merchantName: settings?.name ?? null };
   }
 
   /**
@@ -137,10 +154,6 @@ export class MessageService {
     return { channel: target.channel };
   }
 
-  async isOptedOut(tx: DbTx | Db, customerId: string, channel: Channel): Promise<boolean> {
-    return (await tx.messageOptOut.count({ where: { customerId, channel } })) > 0;
-  }
-
   /**
    * Erasure (GDPR): the addresses, subjects and rendered facts of a customer's messages are
    * removed; the rows stay, so what was sent when remains countable.
@@ -152,12 +165,17 @@ export class MessageService {
       WHERE customer_id = ${customerId} AND (recipient IS NOT NULL OR subject IS NOT NULL OR data IS NOT NULL)`;
   }
 
-  private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource) {
+  /**
+   * The customer's opt-out of a channel, and the address it was reached at on the suppression list
+   * (by default the customer's current one), so the opt-out outlives the customer.
+   */
+  private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource, address?: string) {
     const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
     const inserted = await tx.$executeRaw`
       INSERT INTO message_opt_outs (customer_id, channel, merchant_id, environment, source)
       VALUES (${customerId}, ${channel}::"MessageChannel", ${customer.merchantId}, ${customer.environment}::"Environment", ${source})
       ON CONFLICT (customer_id, channel) DO NOTHING`;
+    await this.deps.suppressions.suppress(tx, customer, channel, address ?? (channel === 'email' ? customer.email : customer.phone), source);
     if (inserted > 0) {
       await recordEvents(tx, customer, [
         { type: 'customer.unsubscribed', object: serializeCustomer(customer), customerId, extra: { channel, source } },
@@ -205,7 +223,7 @@ export class MessageService {
       return { status: 'sent', providerMessageId };
     } catch (error) {
       const failure = error instanceof DeliveryError ? error : new DeliveryError('ambiguous', error instanceof Error ? error.message : String(error));
-      if (failure.recipientOptedOut && message.customerId) await this.providerOptOut(message.customerId, content.channel);
+      if (failure.recipientOptedOut && message.customerId) await this.providerOptOut(message.customerId, content.channel, content.to);
       this.deps.logger.warn({ messageId: message.id, kind: failure.kind, err: failure }, 'message not sent');
       if (failure.kind === 'not_sent') {
         return options.finalAttempt ? { status: 'failed', error: `gave up retrying: ${failure.message}` } : { status: 'retry', error: failure.message };
@@ -250,8 +268,8 @@ export class MessageService {
     await this.deps.db.$executeRaw(this.recordStatement(messageId, this.interruptedResult(), this.deps.clock.now()));
   }
 
-  private async providerOptOut(customerId: string, channel: Channel): Promise<void> {
-    await this.deps.db.$transaction((tx) => this.recordOptOut(tx, customerId, channel, 'provider')).catch((error: unknown) => {
+  private async providerOptOut(customerId: string, channel: Channel, address: string): Promise<void> {
+    await this.deps.db.$transaction((tx) => this.recordOptOut(tx, customerId, channel, 'provider', address)).catch((error: unknown) => {
       this.deps.logger.warn({ err: error, customerId }, 'could not record the opt-out the provider reported');
     });
   }

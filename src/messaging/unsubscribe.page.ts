@@ -1,5 +1,6 @@
 import { Router, type Response } from 'express';
 import type { MessageService } from './message.service.js';
+import { escapeHtml } from './templates.js';
 
 function page(res: Response, status: number, title: string, body: string): void {
   // The token is in the URL: keep it out of caches, referrers and search engines.
@@ -23,14 +24,14 @@ const INVALID = '<p>This unsubscribe link is not valid. Use the link from the la
  */
 export function unsubscribePage(messages: Pick<MessageService, 'unsubscribe' | 'checkUnsubscribeToken'>): Router {
   const router = Router();
-  router.get('/unsubscribe/:token', (req, res) => {
-    const target = messages.checkUnsubscribeToken(req.params.token);
+  router.get('/unsubscribe/:token', async (req, res) => {
+    const target = await messages.checkUnsubscribeToken(req.params.token);
     if (!target) return page(res, 404, 'Link not valid', INVALID);
     page(
       res,
       200,
       'Unsubscribe',
-      `<p>Stop receiving marketing ${target.channel === 'email' ? 'emails' : 'text messages'} from us?</p>` +
+      `<p>Stop receiving marketing ${target.channel === 'email' ? 'emails' : 'text messages'} from ${target.merchantName ? escapeHtml(target.merchantName) : 'us'}?</p>` +
         `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
     );
   });

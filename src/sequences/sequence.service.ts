@@ -20,9 +20,11 @@ import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import { findSettings } from '../merchants/merchant-settings.store.js';
 import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
+import type { SuppressionList } from '../messaging/suppression.service.js';
 import { nextSendTime } from './send-window.js';
 import { compileSteps, renderStep, templateContext, type CompiledStep, type RenderedStep } from './sequence.render.js';
 
@@ -74,6 +76,7 @@ export interface SequenceServiceDeps {
   taskQueue: string;
   customers: CustomerService;
   messages: MessageService;
+  suppressions: SuppressionList;
   clock: Clock;
   logger: Logger;
   /** Sequence workflows the enroller starts per second at most (start delays spread a burst). */
@@ -101,21 +104,32 @@ const COMPILED_CACHE_SIZE = 500;
 
 /**
  * Why a live enrolment may not go on, from the current state of its customer, sequence, the
- * version it runs and the customer's opt-outs; NULL while it may. One expression, used by the
- * event bus (set-based, for a batch of customers) and by every send (for one enrolment, under its
- * row lock), so both always agree. Aliases: e enrolment, v its version, s sequence, c customer.
+ * version it runs, the customer's opt-outs and the suppression list; NULL while it may. One
+ * expression, used by the event bus (set-based, for a batch of customers) and by every send (for
+ * one enrolment, under its row lock), so both always agree. Aliases: e enrolment, v its version,
+ * s sequence, c customer.
  */
-const EXIT_REASON = Prisma.sql`CASE
+function exitReasonSql(suppressions: SuppressionList): Prisma.Sql {
+  const stepChannel = Prisma.sql`st.step->>'channel'`;
+  const suppressed = suppressions.matches({
+    merchantId: Prisma.sql`c.merchant_id`,
+    environment: Prisma.sql`c.environment`,
+    channel: stepChannel,
+    address: Prisma.sql`CASE ${stepChannel} WHEN 'email' THEN c.email ELSE c.phone END`,
+  });
+  return Prisma.sql`CASE
   WHEN c.status <> 'active' THEN 'customer_deleted'
   WHEN s.status <> 'active' THEN 'sequence_archived'
   WHEN e.source = 'tag' AND NOT (v.trigger_tag = ANY(coalesce(c.tags, '{}'))) THEN 'tag_removed'
   WHEN v.exit_tag IS NOT NULL AND v.exit_tag = ANY(coalesce(c.tags, '{}')) THEN 'exit_tag'
   WHEN e.current_step < jsonb_array_length(v.steps) AND NOT EXISTS (
     SELECT 1 FROM jsonb_array_elements(v.steps) WITH ORDINALITY AS st(step, n)
-    WHERE st.n > e.current_step AND NOT EXISTS (
-      SELECT 1 FROM message_opt_outs o WHERE o.customer_id = e.customer_id AND o.channel::text = st.step->>'channel'))
+    WHERE st.n > e.current_step
+      AND NOT EXISTS (SELECT 1 FROM message_opt_outs o WHERE o.customer_id = e.customer_id AND o.channel::text = ${stepChannel})
+      AND NOT ${suppressed})
     THEN 'unsubscribed'
 END`;
+}
 
 /**
  * Tag-triggered sequences: definitions (versioned: an enrolment keeps the version it started with),
@@ -126,10 +140,13 @@ export class SequenceService {
   private readonly compiledSteps = new Map<string, CompiledStep[]>();
   private readonly enrollBatch: number;
   private readonly startConcurrency: number;
+  /** See exitReasonSql. */
+  private readonly exitReason: Prisma.Sql;
 
   constructor(private readonly deps: SequenceServiceDeps) {
     this.enrollBatch = deps.enrollBatch ?? 500;
     this.startConcurrency = deps.startConcurrency ?? 64;
+    this.exitReason = exitReasonSql(deps.suppressions);
   }
 
   // --- Definitions ---------------------------------------------------------------------------------
@@ -220,9 +237,10 @@ export class SequenceService {
   async preview(scope: Scope, id: string, customerId: string): Promise<PreviewObject> {
     const sequence = await this.find(this.deps.db, scope, id);
     const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
-    const [merchant, optOuts] = await Promise.all([
-      this.deps.db.merchant.findUniqueOrThrow({ where: { id: scope.merchantId } }),
+    const [merchant, optOuts, suppressed] = await Promise.all([
+      findSettings(this.deps.db, scope),
       this.deps.db.messageOptOut.findMany({ where: { customerId: customer.id } }),
+      this.deps.suppressions.suppressedChannels(this.deps.db, scope, customer),
     ]);
     const definition = sequence.steps as unknown as SequenceStep[];
     const compiled = this.compiled({ sequenceId: sequence.id, version: sequence.version, steps: definition });
@@ -235,7 +253,10 @@ export class SequenceService {
       customer_id: customer.id,
       steps: compiled.map((step, index) => {
         const recipient = step.channel === 'email' ? customer.email : customer.phone;
-        const skipReason = skipReasonFor(step.channel, recipient, optOuts.some((optOut) => optOut.channel === step.channel));
+        const skipReason = skipReasonFor(step.channel, recipient, {
+          optedOut: optOuts.some((optOut) => optOut.channel === step.channel),
+          suppressed: suppressed.has(step.channel),
+        });
         const base = {
           step: index,
           channel: step.channel,
@@ -402,12 +423,12 @@ export class SequenceService {
     return [...new Map(inserted.map((row) => [row.sequence_id, { id: row.sequence_id, merchantId: row.merchant_id }])).values()];
   }
 
-  /** Ends the live enrolments of these customers that may not go on (see EXIT_REASON). */
+  /** Ends the live enrolments of these customers that may not go on (see exitReasonSql). */
   private async endIneligible(tx: DbTx, customerIds: string[]): Promise<Ended[]> {
     if (customerIds.length === 0) return [];
     const rows = await tx.$queryRaw<{ id: string; sequence_id: string; customer_id: string; was: string }[]>`
       WITH candidates AS (
-        SELECT e.id, e.status::text AS was, ${EXIT_REASON} AS reason
+        SELECT e.id, e.status::text AS was, ${this.exitReason} AS reason
         FROM sequence_enrollments e
         JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
         JOIN sequences s ON s.id = e.sequence_id
@@ -549,11 +570,11 @@ export class SequenceService {
         e.started_at AS "startedAt", e.next_send_at AS "nextSendAt", e.exit_reason AS "exitReason", e.merchant_id AS "merchantId",
         e.environment::text AS environment, e.sequence_id AS "sequenceId", e.version, v.steps,
         c.id AS "customerId", c.name, c.email, c.phone, c.metadata, c.tags, c.timezone,
-        m.name AS "merchantName", m.timezone AS "merchantTimezone"
+        ms.name AS "merchantName", ms.timezone AS "merchantTimezone"
       FROM sequence_enrollments e
       JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
       JOIN customers c ON c.id = e.customer_id
-      JOIN merchants m ON m.id = e.merchant_id
+      JOIN merchant_settings ms ON ms.merchant_id = e.merchant_id AND ms.environment = e.environment
       WHERE e.id = ${input.enrollmentId}`;
     if (!run || !LIVE.has(run.status)) return { kind: 'ended', reason: run?.exitReason ?? run?.status ?? 'not_found' };
     const steps = this.compiled(run);
@@ -620,7 +641,7 @@ export class SequenceService {
         const current = await this.deps.db.sequenceEnrollment.findUniqueOrThrow({ where: { id: run.id } });
         return this.alreadyDone(current.currentStep, steps.length, current.nextSendAt, input.key, now);
       }
-      const skipReason = skipReasonFor(step.channel, recipient, claim.optedOut);
+      const skipReason = skipReasonFor(step.channel, recipient, claim);
       if (skipReason || renderError) {
         const outcome = skipReason ? 'skipped' : 'failed';
         const next = advance();
@@ -671,14 +692,21 @@ export class SequenceService {
         email: string | null;
         phone: string | null;
         opted_out: boolean;
+        suppressed: boolean;
         existing_id: string | null;
         existing_status: string | null;
         inserted_id: string | null;
       }[]
     >`
       WITH state AS (
-        SELECT e.status::text AS status, e.current_step, ${EXIT_REASON} AS reason, c.email, c.phone,
-          EXISTS (SELECT 1 FROM message_opt_outs o WHERE o.customer_id = c.id AND o.channel = ${channel}::"MessageChannel") AS opted_out
+        SELECT e.status::text AS status, e.current_step, ${this.exitReason} AS reason, c.email, c.phone,
+          EXISTS (SELECT 1 FROM message_opt_outs o WHERE o.customer_id = c.id AND o.channel = ${channel}::"MessageChannel") AS opted_out,
+          ${this.deps.suppressions.matches({
+            merchantId: Prisma.sql`c.merchant_id`,
+            environment: Prisma.sql`c.environment`,
+            channel: Prisma.sql`${channel}`,
+            address: Prisma.sql`CASE WHEN ${channel} = 'email' THEN c.email ELSE c.phone END`,
+          })} AS suppressed
         FROM sequence_enrollments e
         JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
         JOIN sequences s ON s.id = e.sequence_id
@@ -695,7 +723,7 @@ export class SequenceService {
           ${columns?.segments ?? null}, ${columns?.provider ?? null}, ${run.sequenceId}, ${run.id}, ${input.step}, 1, ${columns?.lockedUntil ?? null}, now()
         FROM state
         WHERE ${columns !== undefined} AND state.status IN ('pending_start', 'active') AND state.reason IS NULL
-          AND state.current_step = ${input.step} AND NOT state.opted_out
+          AND state.current_step = ${input.step} AND NOT state.opted_out AND NOT state.suppressed
           AND (CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END) IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM existing)
         ON CONFLICT (idempotency_key) DO NOTHING
@@ -711,6 +739,7 @@ export class SequenceService {
       email: row.email,
       phone: row.phone,
       optedOut: row.opted_out,
+      suppressed: row.suppressed,
       existingId: row.existing_id,
       existingStatus: row.existing_status,
       insertedId: row.inserted_id,
@@ -792,9 +821,11 @@ function normalizeSteps(steps: SequenceStep[]): SequenceStep[] {
   return steps.map((step) => ({ ...step, send_window: step.send_window ?? null }));
 }
 
-function skipReasonFor(channel: 'email' | 'sms', recipient: string | null, optedOut: boolean): string | null {
+function skipReasonFor(channel: 'email' | 'sms', recipient: string | null, optOut: { optedOut: boolean; suppressed: boolean }): string | null {
   if (!recipient) return channel === 'email' ? 'no email address' : 'no phone number';
-  if (optedOut) return `unsubscribed from ${channel}`;
+  if (optOut.optedOut) return `unsubscribed from ${channel}`;
+  // The address opted out, possibly as another (since deleted) customer.
+  if (optOut.suppressed) return `${channel === 'email' ? 'email address' : 'phone number'} on the suppression list`;
   return null;
 }
 

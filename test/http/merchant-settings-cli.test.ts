@@ -15,8 +15,8 @@ describe('merchant CLI: settings', () => {
   });
   afterAll(() => api.stop());
 
-  it('sets the notification address and time zone the API then shows, and clears the address with none', async () => {
-    const { merchantId, sandboxKey } = await api.merchant('CLI settings');
+  it('sets the notification address and time zone of both environments the API then shows, and clears the address with none', async () => {
+    const { merchantId, sandboxKey, liveKey } = await api.merchant('CLI settings');
     const { stdout } = await cli('settings', merchantId, 'notification_email=ops@cli.test', 'timezone=America/Chicago');
     expect(stdout).toContain('notification_email  ops@cli.test');
     expect(stdout).toContain('timezone            America/Chicago');
@@ -24,9 +24,37 @@ describe('merchant CLI: settings', () => {
       notification_email: 'ops@cli.test',
       timezone: 'America/Chicago',
     });
+    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body).toMatchObject({ notification_email: 'ops@cli.test', timezone: 'America/Chicago' });
     expect((await cli('settings', merchantId)).stdout).toContain('ops@cli.test');
     await cli('settings', merchantId, 'notification_email=none');
     expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.notification_email).toBeNull();
+  });
+
+  it('sets one environment with --environment, leaving the other as it was', async () => {
+    const { merchantId, sandboxKey, liveKey } = await api.merchant('CLI environments');
+    const live = await cli('settings', merchantId, '--environment', 'live', 'notification_email=live-ops@cli.test', 'name=Acme Live');
+    expect(live.stdout).toContain('environment         live\nname                Acme Live\nnotification_email  live-ops@cli.test');
+    expect(live.stdout).not.toContain('environment         sandbox');
+    await cli('settings', merchantId, '--environment=sandbox', 'timezone=Asia/Tokyo');
+    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body).toMatchObject({
+      environment: 'live',
+      name: 'Acme Live',
+      notification_email: 'live-ops@cli.test',
+      timezone: 'UTC',
+    });
+    expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body).toMatchObject({
+      environment: 'sandbox',
+      name: 'CLI environments',
+      notification_email: null,
+      timezone: 'Asia/Tokyo',
+    });
+    // Without the option it reads both.
+    const both = (await cli('settings', merchantId)).stdout;
+    expect(both).toContain('environment         sandbox\nname                CLI environments\nnotification_email  none\ntimezone            Asia/Tokyo');
+    expect(both).toContain('environment         live\nname                Acme Live\nnotification_email  live-ops@cli.test\ntimezone            UTC');
+    await expect(cli('settings', merchantId, '--environment', 'staging', 'timezone=UTC')).rejects.toMatchObject({
+      stderr: expect.stringContaining("environment must be sandbox or live, not 'staging'"),
+    });
   });
 
   it('refuses a bad address or zone, naming it, and an unknown merchant', async () => {

@@ -76,6 +76,8 @@ const PROMISED = [
   'GET /v1/customers/{id}/opt_outs',
   'POST /v1/customers/{id}/opt_outs',
   'DELETE /v1/customers/{id}/opt_outs/{channel}',
+  'GET /v1/suppressions',
+  'DELETE /v1/suppressions/{id}',
   'GET /v1/settings',
   'PATCH /v1/settings',
 ];

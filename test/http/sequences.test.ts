@@ -135,19 +135,32 @@ describe('sequences, settings and opt-outs over HTTP', () => {
     ).rejects.toThrow(/foreign key/i);
   });
 
-  it('reads and changes the notification address and time zone in the settings', async () => {
+  it('reads and changes the notification address and time zone in the settings of the key\'s environment', async () => {
     const { sandboxKey, liveKey, merchantId } = await api.merchant('Settings');
     expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body).toEqual({
       object: 'settings',
       merchant_id: merchantId,
+      environment: 'sandbox',
       name: 'Settings',
       notification_email: null,
       timezone: 'UTC',
     });
-    const changed = await api.request('PATCH', '/v1/settings', { key: sandboxKey, body: { notification_email: 'ops@settings.test', timezone: 'Europe/Paris' } });
-    expect(changed.body).toMatchObject({ notification_email: 'ops@settings.test', timezone: 'Europe/Paris' });
-    // One account: the live key sees the same settings.
-    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body.notification_email).toBe('ops@settings.test');
+    const changed = await api.request('PATCH', '/v1/settings', {
+      key: sandboxKey,
+      body: { notification_email: 'ops@settings.test', timezone: 'Europe/Paris', name: 'Sandbox name' },
+    });
+    expect(changed.body).toMatchObject({ environment: 'sandbox', notification_email: 'ops@settings.test', timezone: 'Europe/Paris', name: 'Sandbox name' });
+    // The live settings are the live key's alone: a sandbox key changed none of them.
+    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body).toEqual({
+      object: 'settings',
+      merchant_id: merchantId,
+      environment: 'live',
+      name: 'Settings',
+      notification_email: null,
+      timezone: 'UTC',
+    });
+    await api.request('PATCH', '/v1/settings', { key: liveKey, body: { notification_email: 'live-ops@settings.test' } });
+    expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.notification_email).toBe('ops@settings.test');
     const bad = await api.request('PATCH', '/v1/settings', { key: sandboxKey, body: { notification_email: 'not-an-address', timezone: 'Mars/Olympus' } });
     expect(bad.body.error.errors.map((e: { param: string }) => e.param)).toEqual(['notification_email', 'timezone']);
     expect((await api.request('PATCH', '/v1/settings', { key: sandboxKey, body: { notification_email: null } })).body.notification_email).toBeNull();

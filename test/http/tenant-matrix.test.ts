@@ -38,6 +38,12 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
   seq: async (call) =>
     (await call('/v1/sequences', { name: 'Owner', trigger_tag: 'owner-only', steps: [{ channel: 'email', template: { subject: 'x', text: 'x' } }] })).id,
   ltvr: async (call) => (await call('/v1/analytics/rollups')).id,
+  // The customer's opt-out puts its address on A's suppression list.
+  sup: async (call, made, api) => {
+    await call(`/v1/customers/${made.get('cus')}/opt_outs`, { channel: 'email' });
+    const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
+    return (await api.runtime.db.suppression.findFirstOrThrow({ where: { merchantId: customer.merchantId, environment: 'sandbox' } })).id;
+  },
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';
@@ -136,5 +142,8 @@ describe('tenant isolation, for every operation of the document', () => {
     expect(customer.body).toMatchObject({ status: 'active', email: 'owner@tenant.test', tags: ['vip'] });
     const endpoint = await api.request('GET', `/v1/webhook_endpoints/${made.get('we')}`, { key: a.sandboxKey });
     expect(endpoint.body.status).toBe('enabled');
+    // A's email address is on A's sandbox suppression list, found by the address in any case.
+    const suppressions = await api.request('GET', '/v1/suppressions?address=OWNER@tenant.test', { key: a.sandboxKey });
+    expect(suppressions.body.data.map((row: { id: string }) => row.id)).toEqual([made.get('sup')]);
   });
 });

@@ -117,7 +117,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
     const logger = createLogger('warn', 'ltv-schedule-test');
     const { scope } = await newMerchant('Nightly digest');
     const email = `owner-${randomUUID().slice(0, 8)}@digest.test`;
-    await db.merchant.update({ where: { id: scope.merchantId }, data: { notificationEmail: email, name: 'Nightly digest' } });
+    await db.merchantSettings.update({ where: { merchantId_environment: scope }, data: { notificationEmail: email, name: 'Nightly digest' } });
     const [scenario] = fc.sample(
       scenarioArbitrary({ customers: 6, payments: 20, subscriptions: 4, min: { customers: 3, payments: 15 } }).filter(
         (candidate) =>

@@ -58,6 +58,24 @@ describe('merchant notifications: a deletion that needs action, a webhook endpoi
     expect(await mailTo(ops)).toHaveLength(1);
   });
 
+  it("sends each environment's notices to that environment's address: a sandbox key cannot redirect the live ones", async () => {
+    const liveOps = address('live-ops');
+    const sandboxOps = address('sandbox-ops');
+    const { sandboxKey, liveKey } = await api.merchant('Two addresses');
+    await api.request('PATCH', '/v1/settings', { key: liveKey, body: { notification_email: liveOps } });
+    await api.request('PATCH', '/v1/settings', { key: sandboxKey, body: { notification_email: sandboxOps } });
+    const { body: customer } = await api.request('POST', '/v1/customers', { key: liveKey, body: {} });
+    await api.request('DELETE', `/v1/customers/${customer.id}`, { key: liveKey });
+
+    const [notice] = await eventually(async () => {
+      const caught = await mailTo(liveOps);
+      return caught.length > 0 ? caught : undefined;
+    }, 30_000, 'the live notification');
+    expect(notice!.subject).toBe(`[live] Customer deletion needs action: ${customer.id}`);
+    await sleep(1_500);
+    expect(await mailTo(sandboxOps)).toEqual([]);
+  });
+
   it('records the notice as skipped when the merchant has no notification address', async () => {
     const { sandboxKey: key, merchantId } = await merchantNotifiedAt(null);
     const { body: customer } = await api.request('POST', '/v1/customers', { key, body: {} });

@@ -183,6 +183,36 @@ describe('receipts and refund notices: one email per payment and per refund, exa
     expect((await receipts(merchantId)).map((m) => m.kind).sort()).toEqual(['receipt', 'refund_notice', 'refund_notice']);
   });
 
+  it("a sandbox key's settings change the sandbox receipts only: live receipts keep the live name and time zone", async () => {
+    const { sandboxKey, liveKey } = await api.merchant('Two environments');
+    await api.request('PATCH', '/v1/settings', { key: liveKey, body: { name: 'Live Shop', timezone: 'Asia/Tokyo' } });
+    // What a leaked test key could do: rename the shop and move its clock.
+    const leaked = await api.request('PATCH', '/v1/settings', { key: sandboxKey, body: { name: 'Leaked Key Shop', timezone: 'America/New_York' } });
+    expect(leaked.body).toMatchObject({ environment: 'sandbox', name: 'Leaked Key Shop' });
+    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body).toMatchObject({ environment: 'live', name: 'Live Shop', timezone: 'Asia/Tokyo' });
+
+    const receiptIn = async (key: string) => {
+      const email = address('two-environments');
+      const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email } });
+      const paid = await api.request('POST', '/v1/payments', {
+        key,
+        body: { customer_id: customer.id, amount: 1200, currency: 'EUR', status: 'succeeded', paid_at: '2026-07-14T10:00:00Z' },
+      });
+      expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+      const [receipt] = await eventually(async () => {
+        const caught = await mailTo(email);
+        return caught.length > 0 ? caught : undefined;
+      }, 30_000, 'the receipt');
+      return receipt!;
+    };
+    const live = await receiptIn(liveKey);
+    expect(live.subject).toBe('Receipt from Live Shop: €12.00');
+    expect(live.text).toContain('Date: July 14, 2026 at 7:00 PM GMT+9');
+    const sandbox = await receiptIn(sandboxKey);
+    expect(sandbox.subject).toBe('Receipt from Leaked Key Shop: €12.00');
+    expect(sandbox.text).toContain('Date: July 14, 2026 at 6:00 AM EDT');
+  });
+
   it('records a receipt it cannot send: no email address is skipped; a payment without customer sends nothing', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('No address');
     const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { name: 'No email' } });

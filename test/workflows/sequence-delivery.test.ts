@@ -1,7 +1,5 @@
 import { fork } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { workflowIds } from '../../workflows/definitions.js';
@@ -12,6 +10,7 @@ import { newId } from '../../src/lib/ids.js';
 import { createServices, type ServiceDeps } from '../../src/services.js';
 import { eventually, runActivitiesWorker, startTestApi, type TestApi } from '../support/harness.js';
 import { address, emailStep, mailTo, phone, smsStep, smsTo } from '../support/messaging.js';
+import { startSmtpStandIn, type SmtpStandIn } from '../support/smtp-standin.js';
 
 const DAY = 86_400_000;
 const CRASHING_WORKER = fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url));
@@ -76,47 +75,20 @@ describe('never twice: a worker killed right after a send', () => {
 
 describe('SMTP servers that refuse, defer or fall silent', () => {
   const taskQueue = `smtp-behaviours-${process.pid}`;
-  /** Per recipient: DATA commands received, messages accepted. */
-  const seen = new Map<string, { data: number; accepted: number }>();
-  let smtp: SMTPServer;
+  let smtp: SmtpStandIn;
   let api: TestApi;
   let worker: Running;
 
-  const stats = (to: string) => seen.get(to) ?? { data: 0, accepted: 0 };
-  /** While true, `refused-` recipients get a temporary refusal (the message certainly did not go out). */
-  let refusing = true;
+  /** Per recipient: DATA commands received, messages accepted. */
+  const stats = (to: string) => {
+    const { data, accepted } = smtp.log(to);
+    return { data, accepted: accepted.length };
+  };
   let serviceDeps: ServiceDeps;
   let services: ReturnType<typeof createServices>;
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onRcptTo(rcpt, _session, callback) {
-        if (rcpt.address.startsWith('rejected-')) return callback(Object.assign(new Error('5.1.1 no such mailbox'), { responseCode: 550 }));
-        if (rcpt.address.startsWith('refused-') && refusing) return callback(Object.assign(new Error('4.7.1 try again later'), { responseCode: 451 }));
-        callback();
-      },
-      onData(stream, session, callback) {
-        const to = session.envelope.rcptTo[0]!.address;
-        const entry = stats(to);
-        entry.data += 1;
-        seen.set(to, entry);
-        stream.resume();
-        stream.on('end', () => {
-          if (to.startsWith('silent-')) return; // the data went out; the final reply never comes
-          if (to.startsWith('deferred-') && entry.data === 1) {
-            return callback(Object.assign(new Error('4.3.0 try again later'), { responseCode: 451 }));
-          }
-          entry.accepted += 1;
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
-
+    smtp = await startSmtpStandIn();
     api = await startTestApi({ TEMPORAL_TASK_QUEUE: taskQueue, MESSAGE_RETRY_SCHEDULE: '0s,0s' });
     serviceDeps = {
       db: api.runtime.db,
@@ -124,7 +96,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
       temporal: api.runtime.temporal,
       config: api.config,
       logger: createLogger('error', 'smtp-behaviours'),
-      mailer: createMailer({ smtpUrl, from: api.config.MAIL_FROM, socketTimeoutMs: 1_000 }),
+      mailer: createMailer({ smtpUrl: smtp.url, from: api.config.MAIL_FROM, socketTimeoutMs: 1_000 }),
     };
     services = createServices(serviceDeps);
     worker = await runActivitiesWorker(api, taskQueue, createActivities(services));
@@ -132,7 +104,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
   afterAll(async () => {
     await worker?.stop();
     await api?.stop();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp?.close();
   });
 
   it('a 4xx reply (certainly not accepted) is retried, and the message is sent once', async () => {
@@ -172,7 +144,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     const email = address('refused');
     const { merchantId } = await api.merchant('Refused');
     const { db } = api.runtime;
-    await db.merchant.update({ where: { id: merchantId }, data: { notificationEmail: email } });
+    await db.merchantSettings.update({ where: { merchantId_environment: { merchantId, environment: 'sandbox' } }, data: { notificationEmail: email } });
     const message = await db.message.create({
       data: {
         id: newId('message'),
@@ -196,7 +168,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     expect(failed.error).toMatch(/gave up retrying: .*451/);
     expect(stats(email).data).toBe(0);
 
-    refusing = false;
+    smtp.refusing = false;
     expect((await refusedQueue.sendDue(merchantId)).sent).toBe(0);
     expect(stats(email)).toEqual({ data: 0, accepted: 0 });
     expect((await db.message.findUniqueOrThrow({ where: { id: message.id } })).status).toBe('failed');
