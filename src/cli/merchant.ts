@@ -32,9 +32,9 @@ function environment(value: string | undefined): 'sandbox' | 'live' {
 
 async function run(args: string[]): Promise<void> {
   const [subcommand, first, second, ...more] = args;
-  // Without DATABASE_URL, the database of a running `npm run dev`.
+  // Without DATABASE_URL (or with it empty), the database of a running `npm run dev`.
   const databaseUrl =
-    process.env.DATABASE_URL ??
+    process.env.DATABASE_URL ||
     embeddedDatabaseUrl(Number(process.env.EMBEDDED_POSTGRES_PORT ?? DEFAULT_EMBEDDED_PORT), DATABASE_NAME);
   const db = createDb(loadConfig({ ...process.env, DATABASE_URL: databaseUrl }).DATABASE_URL);
   const merchants = new MerchantService({ db });
