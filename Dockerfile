@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
-# One image for the API, the Temporal worker and the migration job; the command picks the role.
-# It runs the compiled JavaScript (npm run build); tsx and the other dev tools stay out of it.
+# One image for the API, the Temporal worker and the migration job; the command picks the role, or
+# an operator command (`merchant ...`, `secrets generate`; `help` lists them all). It runs the
+# compiled JavaScript (npm run build); tsx and the other dev tools stay out of it.
 # bookworm-slim rather than alpine: @temporalio/core-bridge ships a native module linked against glibc.
 
 FROM node:20-bookworm-slim AS base

@@ -141,6 +141,7 @@ async function startChaosStack() {
     TEMPORAL_ADDRESS: temporal.address,
     SMTP_URL: smtp.url,
     PORT: String(ports.api),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${ports.api}`,
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',

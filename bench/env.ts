@@ -72,6 +72,7 @@ export async function startBenchEnvironment(
     TEMPORAL_ADDRESS: stack.temporalAddress,
     SMTP_URL: stack.smtpUrl,
     PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',

@@ -78,7 +78,7 @@ export const ConfigSchema = z.object({
    * Keys that encrypt secrets at rest (webhook signing secrets): `<id>:<base64 of 32 bytes>`,
    * comma-separated; the first encrypts, all decrypt. The unsubscribe-link key and the suppression
    * list's hash key derive from them. Required in production; elsewhere a fixed development key
-   * is used, which protects nothing.
+   * is used, which protects nothing. `main.js secrets generate` makes one.
    */
   SECRETS_ENCRYPTION_KEYS: z
     .string()
@@ -104,15 +104,22 @@ export const ConfigSchema = z.object({
   DELETION_STUCK_AFTER_MS: z.coerce.number().int().min(100).default(60_000),
   /** Objects a billing step of the deletion saga changes per transaction (subscriptions, drafts...). */
   DELETION_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
-  /** Where links in messages (unsubscribe) point: the API's public address. Default: this machine's PORT. */
+  /**
+   * Where links in messages (unsubscribe) point: the API's public address. Required in production;
+   * elsewhere this machine's PORT.
+   */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /**
    * Key of the HMAC that signs unsubscribe links (changing it invalidates links already sent).
    * Unset: derived from SECRETS_ENCRYPTION_KEYS, so production needs no secret of its own.
    */
   UNSUBSCRIBE_SIGNING_SECRET: z.string().min(16).optional(),
-  /** `twilio` sends SMS through Twilio; `dev` only records them (shown in the mail catcher). */
-  SMS_PROVIDER: z.enum(['dev', 'twilio']).default('dev'),
+  /**
+   * `twilio` sends SMS through Twilio; `dev` only records them (shown in the mail catcher), and is
+   * refused in production; `none`: SMS steps are skipped (`no SMS provider configured`).
+   * Unset: `dev`, and `none` in production.
+   */
+  SMS_PROVIDER: z.enum(['none', 'dev', 'twilio']).optional(),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'expected an account SID such as AC0123...').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   /** The sending number, E.164. */
@@ -143,20 +150,38 @@ export const ConfigSchema = z.object({
   /** Email each merchant with a notification address its totals and top customers after the nightly run. */
   LTV_DIGEST_ENABLED: z.stringbool().default(true),
 }).superRefine((config, context) => {
+  const missing = (name: keyof typeof config, message: string) => context.addIssue({ code: 'custom', path: [name], message });
   if (config.SMS_PROVIDER === 'twilio') {
     for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const) {
-      if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: 'required when SMS_PROVIDER is twilio' });
+      if (!config[name]) missing(name, 'required when SMS_PROVIDER is twilio');
     }
   }
-});
+  // Production refuses what only development may fall back on, all in one report.
+  if (config.NODE_ENV === 'production') {
+    if (!config.SECRETS_ENCRYPTION_KEYS) {
+      missing('SECRETS_ENCRYPTION_KEYS', 'required in production (make one with `node dist/src/main.js secrets generate`)');
+    }
+    if (!config.PUBLIC_BASE_URL) missing('PUBLIC_BASE_URL', 'required in production: the public address unsubscribe links point at');
+    if (config.SMS_PROVIDER === 'dev') {
+      missing('SMS_PROVIDER', 'dev is not allowed in production (it mails each SMS to the SMTP server): use twilio, or none to skip SMS');
+    }
+  }
+  // Also when other variables are bad, so that one start lists every problem.
+}, { when: () => true });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** The keys that encrypt secrets at rest: SECRETS_ENCRYPTION_KEYS, or the development key outside production. */
+/**
+ * The keys that encrypt secrets at rest: SECRETS_ENCRYPTION_KEYS, or the development key outside
+ * production (the schema refuses production without keys).
+ */
 export function secretBox(config: Config): SecretBox {
-  if (config.SECRETS_ENCRYPTION_KEYS) return SecretBox.parse(config.SECRETS_ENCRYPTION_KEYS);
-  if (config.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  SECRETS_ENCRYPTION_KEYS: required in production');
-  return SecretBox.parse(DEVELOPMENT_SECRETS_KEY);
+  return SecretBox.parse(config.SECRETS_ENCRYPTION_KEYS ?? DEVELOPMENT_SECRETS_KEY);
+}
+
+/** Which SMS provider runs: SMS_PROVIDER, or `dev` outside production and `none` in it. */
+export function smsProviderName(config: Config): 'none' | 'dev' | 'twilio' {
+  return config.SMS_PROVIDER ?? (config.NODE_ENV === 'production' ? 'none' : 'dev');
 }
 
 /** How LTV rollups cut their work, from the LTV_ROLLUP_* variables. */
@@ -187,7 +212,7 @@ export function suppressionHashKeys(config: Config): { id: string; key: Buffer }
   return secretBox(config).deriveKeyring('suppression-list');
 }
 
-/** The base URL links in messages use. */
+/** The base URL links in messages use (the schema requires PUBLIC_BASE_URL in production). */
 export function publicBaseUrl(config: Config): string {
   return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
 }
@@ -203,9 +228,12 @@ export function loadDotEnv(path = '.env'): void {
   }
 }
 
-/** Parses the environment; a bad value names the variable so the operator can fix it. */
+/**
+ * Parses the environment; every bad value names its variable so the operator can fix them all at
+ * once. An empty value counts as unset, as Compose passes `${VAR:-}` when VAR is not set.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -1,31 +1,24 @@
-import { ConfigError, loadConfig, loadDotEnv } from './config.js';
-import { createLogger } from './logger.js';
-import { migrate } from './migrate.js';
-import { createRuntime, startApi, startWorker, stopOnSignal } from './runtime.js';
+import { describeFailure, usageText, type Command } from './cli/command.js';
+import { merchantCommand } from './cli/merchant.js';
+import { apiRole, migrateRole, workerRole } from './cli/roles.js';
+import { secretsCommand } from './cli/secrets.js';
+import { loadDotEnv } from './config.js';
 
-const ROLES = ['api', 'worker', 'migrate'] as const;
-type Role = (typeof ROLES)[number];
+/**
+ * The entrypoint of the image and of `npm run start:*`: `node dist/src/main.js <command> ...`.
+ * Every command an operator needs is listed here; a new one lives in its own file in src/cli/.
+ */
+const COMMANDS: Command[] = [apiRole, workerRole, migrateRole, merchantCommand, secretsCommand];
 
-async function main(role: Role): Promise<void> {
-  loadDotEnv();
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, role);
-  if (role === 'migrate') {
-    const applied = await migrate(config.DATABASE_URL, logger);
-    logger.info({ applied }, applied.length ? 'migrations applied' : 'database already up to date');
-    return;
-  }
-  const runtime = await createRuntime(config, logger);
-  const part = role === 'api' ? await startApi(runtime, config, logger) : await startWorker(runtime, config, logger);
-  stopOnSignal([runtime, part], logger);
+const [name, ...args] = process.argv.slice(2);
+const command = COMMANDS.find((candidate) => candidate.name === name);
+if (!command) {
+  const asked = name === 'help' || name === '--help' || name === '-h';
+  (asked ? console.log : console.error)(usageText(COMMANDS));
+  process.exit(asked ? 0 : 2);
 }
-
-const role = process.argv[2];
-if (!ROLES.includes(role as Role)) {
-  console.error(`usage: main.ts <${ROLES.join('|')}>`);
-  process.exit(2);
-}
-main(role as Role).catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+loadDotEnv();
+command.run(args).catch((error: unknown) => {
+  console.error(describeFailure(error));
   process.exit(1);
 });

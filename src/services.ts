@@ -9,7 +9,7 @@ import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { ltvRollupSettings, publicBaseUrl, secretBox, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
+import { ltvRollupSettings, publicBaseUrl, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -42,9 +42,14 @@ export interface ServiceDeps {
   sms?: SmsProvider;
 }
 
-/** The SMS provider SMS_PROVIDER names: Twilio, or the development one that only records. */
-function smsProvider(config: Config, mailer: Mailer, logger: Logger): SmsProvider {
-  if (config.SMS_PROVIDER === 'dev') return devSmsProvider({ mailer, logger });
+/** The SMS provider SMS_PROVIDER names: Twilio, the development one that only records, or none. */
+function smsProvider(config: Config, mailer: Mailer, logger: Logger): SmsProvider | undefined {
+  const name = smsProviderName(config);
+  if (name === 'none') {
+    logger.info('no SMS provider configured (SMS_PROVIDER): SMS steps of sequences are recorded as skipped');
+    return undefined;
+  }
+  if (name === 'dev') return devSmsProvider({ mailer, logger });
   return twilioProvider({
     accountSid: config.TWILIO_ACCOUNT_SID!,
     authToken: config.TWILIO_AUTH_TOKEN!,

@@ -1,13 +1,12 @@
-// Merchant and API key administration: `npm run merchant:create -- "Acme" [sandbox|live]`,
-// `npm run merchant:issue-key -- <merchant id> <sandbox|live>`, `npm run merchant:revoke-key -- <key id>`,
-// `npm run merchant:settings -- <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]`
-// (without --environment, both environments' settings are shown and changed).
+// Merchant and API key administration, a command of the entrypoint (`node dist/src/main.js merchant ...`,
+// `npm run merchant:<subcommand> -- ...` from the sources).
 import { z } from 'zod';
-import { loadConfig, loadDotEnv } from '../config.js';
+import { loadConfig } from '../config.js';
 import { createDb } from '../db.js';
 import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
 import { UpdateSettingsBody, type SettingsObject } from '../merchants/merchant.schemas.js';
 import { MerchantService } from '../merchants/merchant.service.js';
+import { CommandError, type Command } from './command.js';
 
 const SETTINGS_USAGE =
   'usage: merchant settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
@@ -18,12 +17,12 @@ function settingsBody(assignments: string[]): UpdateSettingsBody {
   const fields: Record<string, string | null> = {};
   for (const assignment of assignments) {
     const [key, ...rest] = assignment.split('=');
-    if (!key || rest.length === 0) throw new Error(SETTINGS_USAGE);
+    if (!key || rest.length === 0) throw new CommandError(SETTINGS_USAGE);
     const value = rest.join('=');
     fields[key] = key === 'notification_email' && value === 'none' ? null : value;
   }
   const parsed = UpdateSettingsBody.safeParse(fields);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('\n'));
+  if (!parsed.success) throw new CommandError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('\n'));
   return parsed.data;
 }
 
@@ -39,7 +38,7 @@ function settingsArguments(args: string[]): { environments: ('sandbox' | 'live')
     if (arg === '--environment' || arg.startsWith('--environment=')) {
       chosen = environment(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++index]);
     } else if (arg.startsWith('--')) {
-      throw new Error(SETTINGS_USAGE);
+      throw new CommandError(SETTINGS_USAGE);
     } else {
       assignments.push(arg);
     }
@@ -56,41 +55,40 @@ function formatSettings(settings: SettingsObject): string {
 
 function environment(value: string | undefined): 'sandbox' | 'live' {
   const parsed = z.enum(['sandbox', 'live']).safeParse(value);
-  if (!parsed.success) throw new Error(`environment must be sandbox or live, not '${value}'`);
+  if (!parsed.success) throw new CommandError(`environment must be sandbox or live, not '${value}'`);
   return parsed.data;
 }
 
 async function run(args: string[]): Promise<void> {
-  loadDotEnv();
-  const [command, first, second, ...more] = args;
-  // Without DATABASE_URL, the database of a running `npm run dev`.
+  const [subcommand, first, second, ...more] = args;
+  // Without DATABASE_URL (or with it empty), the database of a running `npm run dev`.
   const databaseUrl =
-    process.env.DATABASE_URL ??
+    process.env.DATABASE_URL ||
     embeddedDatabaseUrl(Number(process.env.EMBEDDED_POSTGRES_PORT ?? DEFAULT_EMBEDDED_PORT), DATABASE_NAME);
   const db = createDb(loadConfig({ ...process.env, DATABASE_URL: databaseUrl }).DATABASE_URL);
   const merchants = new MerchantService({ db });
   try {
-    switch (command) {
+    switch (subcommand) {
       case 'create': {
-        if (!first) throw new Error('usage: merchant create <name> [sandbox|live]');
+        if (!first) throw new CommandError('usage: merchant create <name> [sandbox|live]');
         const issued = await merchants.createMerchant(first, environment(second ?? 'sandbox'));
         console.log(`merchant ${issued.merchantId}\nkey id   ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
         break;
       }
       case 'issue-key': {
-        if (!first || !second) throw new Error('usage: merchant issue-key <merchant id> <sandbox|live>');
+        if (!first || !second) throw new CommandError('usage: merchant issue-key <merchant id> <sandbox|live>');
         const issued = await merchants.issueKey(first, environment(second));
         console.log(`key id ${issued.id}\n${issued.environment} API key (shown once): ${issued.key}`);
         break;
       }
       case 'revoke-key': {
-        if (!first) throw new Error('usage: merchant revoke-key <key id>');
+        if (!first) throw new CommandError('usage: merchant revoke-key <key id>');
         await merchants.revokeKey(first);
         console.log(`revoked ${first}`);
         break;
       }
       case 'settings': {
-        if (!first) throw new Error(SETTINGS_USAGE);
+        if (!first) throw new CommandError(SETTINGS_USAGE);
         const { environments, assignments } = settingsArguments([second, ...more].filter((arg): arg is string => arg !== undefined));
         const body = assignments.length ? settingsBody(assignments) : undefined;
         const shown: SettingsObject[] = [];
@@ -102,14 +100,20 @@ async function run(args: string[]): Promise<void> {
         break;
       }
       default:
-        throw new Error('usage: merchant <create|issue-key|revoke-key|settings> ...');
+        throw new CommandError('usage: merchant <create|issue-key|revoke-key|settings> ...');
     }
   } finally {
     await db.$disconnect();
   }
 }
 
-run(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+export const merchantCommand: Command = {
+  name: 'merchant',
+  usage: [
+    { args: 'create <name> [sandbox|live]', does: 'make a merchant and print its first API key (shown once)' },
+    { args: 'issue-key <merchant id> <sandbox|live>', does: 'print a new API key of the merchant (shown once)' },
+    { args: 'revoke-key <key id>', does: 'revoke an API key' },
+    { args: 'settings <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]', does: 'show the merchant settings, or change them' },
+  ],
+  run,
+};

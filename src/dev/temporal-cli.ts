@@ -65,11 +65,13 @@ async function buildWithGo(go: string, target: string, logger: Logger, env: Node
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let lastLines: string[] = [];
+  let lastLineAt: number | undefined;
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     lastLines = [...lastLines, ...chunk.split('\n').filter(Boolean)].slice(-20);
+    lastLineAt = Date.now();
   });
   const progress = setInterval(() => {
-    logger.info(`still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s): ${lastLines.at(-1) ?? ''}`);
+    logger.info(buildProgress({ startedAt: started, lastLine: lastLines.at(-1), lastLineAt }, Date.now()));
   }, 15_000);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(progress);
@@ -77,4 +79,24 @@ async function buildWithGo(go: string, target: string, logger: Logger, env: Node
     throw new Error(`go install of the Temporal CLI failed (exit ${code}):\n${lastLines.join('\n')}`);
   }
   logger.info({ seconds: Math.round((Date.now() - started) / 1000), target }, 'Temporal CLI built and cached');
+}
+
+/** `go install` prints nothing while it compiles: output quiet this long means downloads are over. */
+export const COMPILING_AFTER_QUIET_MS = 10_000;
+
+const DOWNLOAD_LINE = /^go: downloading /;
+
+/**
+ * The progress line of a running `go install`: the module it downloads while lines arrive, and
+ * "compiling" once they stop (also when every module was in the cache and none arrived).
+ */
+export function buildProgress(output: { startedAt: number; lastLine?: string; lastLineAt?: number }, now: number): string {
+  const prefix = `still building the Temporal CLI (${Math.round((now - output.startedAt) / 1000)} s)`;
+  const quietMs = now - (output.lastLineAt ?? output.startedAt);
+  const downloaded = output.lastLine !== undefined && DOWNLOAD_LINE.test(output.lastLine);
+  if (quietMs >= COMPILING_AFTER_QUIET_MS) {
+    return `${prefix}: compiling${downloaded ? `, the last download ${Math.round(quietMs / 1000)} s ago` : ''}`;
+  }
+  if (downloaded) return `${prefix}: downloading modules, ${output.lastLine!.replace(DOWNLOAD_LINE, '')}`;
+  return `${prefix}: ${output.lastLine ?? 'resolving the module'}`;
 }

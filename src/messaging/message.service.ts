@@ -47,7 +47,8 @@ export type OptOutSource = OptOutObject['source'];
 export interface MessageServiceDeps {
   db: Db;
   mailer: Mailer;
-  sms: SmsProvider;
+  /** None configured (SMS_PROVIDER=none): SMS are not sent but skipped (see `unavailableChannel`). */
+  sms: SmsProvider | undefined;
   customers: CustomerService;
   /** Opted-out addresses: every opt-out puts the customer's address there too. */
   suppressions: SuppressionList;
@@ -58,6 +59,8 @@ export interface MessageServiceDeps {
   /** Base of the links put into messages (the API's public address). */
   publicBaseUrl: string;
 }
+
+const NO_SMS_PROVIDER = 'no SMS provider configured';
 
 /** Claimed rows belong to their sender this long; a longer cut-off `sending` row was interrupted. */
 export const SENDING_LEASE_MS = 120_000;
@@ -186,13 +189,18 @@ export class MessageService {
 
   // --- Sending -------------------------------------------------------------------------------------
 
+  /** Why nothing can be sent on a channel at all, if so: a skip reason. */
+  unavailableChannel(channel: Channel): string | null {
+    return channel === 'sms' && !this.deps.sms ? NO_SMS_PROVIDER : null;
+  }
+
   /** What a claimed (`sending`) row records of the message it is about to send. */
   sendingColumns(content: MessageContent) {
     return {
       recipient: content.to,
       subject: content.channel === 'email' ? content.subject : null,
       segments: content.channel === 'sms' ? smsSize(content.body).segments : null,
-      provider: content.channel === 'email' ? 'smtp' : this.deps.sms.name,
+      provider: content.channel === 'email' ? 'smtp' : (this.deps.sms?.name ?? null),
       lockedUntil: new Date(this.deps.clock.now().getTime() + SENDING_LEASE_MS),
     };
   }
@@ -219,7 +227,7 @@ export class MessageService {
       const providerMessageId =
         content.channel === 'email'
           ? (await this.deps.mailer.send({ ...content, idempotencyKey: message.idempotencyKey })).messageId
-          : (await this.deps.sms.send({ to: content.to, body: content.body, idempotencyKey: message.idempotencyKey })).id;
+          : (await this.smsProvider().send({ to: content.to, body: content.body, idempotencyKey: message.idempotencyKey })).id;
       return { status: 'sent', providerMessageId };
     } catch (error) {
       const failure = error instanceof DeliveryError ? error : new DeliveryError('ambiguous', error instanceof Error ? error.message : String(error));
@@ -266,6 +274,12 @@ export class MessageService {
 
   async markInterrupted(messageId: string): Promise<void> {
     await this.deps.db.$executeRaw(this.recordStatement(messageId, this.interruptedResult(), this.deps.clock.now()));
+  }
+
+  /** Callers skip SMS without a provider (`unavailableChannel`); one reaching here is refused, not sent. */
+  private smsProvider(): SmsProvider {
+    if (!this.deps.sms) throw new DeliveryError('rejected', NO_SMS_PROVIDER);
+    return this.deps.sms;
   }
 
   private async providerOptOut(customerId: string, channel: Channel, address: string): Promise<void> {

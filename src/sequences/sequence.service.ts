@@ -253,10 +253,12 @@ export class SequenceService {
       customer_id: customer.id,
       steps: compiled.map((step, index) => {
         const recipient = step.channel === 'email' ? customer.email : customer.phone;
-        const skipReason = skipReasonFor(step.channel, recipient, {
-          optedOut: optOuts.some((optOut) => optOut.channel === step.channel),
-          suppressed: suppressed.has(step.channel),
-        });
+        const skipReason =
+          this.deps.messages.unavailableChannel(step.channel) ??
+          skipReasonFor(step.channel, recipient, {
+            optedOut: optOuts.some((optOut) => optOut.channel === step.channel),
+            suppressed: suppressed.has(step.channel),
+          });
         const base = {
           step: index,
           channel: step.channel,
@@ -641,7 +643,7 @@ export class SequenceService {
         const current = await this.deps.db.sequenceEnrollment.findUniqueOrThrow({ where: { id: run.id } });
         return this.alreadyDone(current.currentStep, steps.length, current.nextSendAt, input.key, now);
       }
-      const skipReason = skipReasonFor(step.channel, recipient, claim);
+      const skipReason = this.deps.messages.unavailableChannel(step.channel) ?? skipReasonFor(step.channel, recipient, claim);
       if (skipReason || renderError) {
         const outcome = skipReason ? 'skipped' : 'failed';
         const next = advance();
@@ -680,7 +682,8 @@ export class SequenceService {
   /**
    * The check and the claim of a due step, in one statement: under the enrolment's row lock, the
    * exit reason (if any), the step the enrolment is at, the address and the opt-out now; and when
-   * all allow it, the message row inserted `sending` (unique on its key: a second attempt finds it).
+   * all allow it and the channel has a provider, the message row inserted `sending` (unique on its
+   * key: a second attempt finds it).
    */
   private async claimStep(run: StepRun, input: { enrollmentId: string; step: number; key: string }, channel: 'email' | 'sms', content: MessageContent | undefined) {
     const columns = content ? this.deps.messages.sendingColumns({ ...content, to: '' }) : undefined;
@@ -722,7 +725,7 @@ export class SequenceService {
           ${input.key}, 'sending', CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END, ${columns?.subject ?? null},
           ${columns?.segments ?? null}, ${columns?.provider ?? null}, ${run.sequenceId}, ${run.id}, ${input.step}, 1, ${columns?.lockedUntil ?? null}, now()
         FROM state
-        WHERE ${columns !== undefined} AND state.status IN ('pending_start', 'active') AND state.reason IS NULL
+        WHERE ${columns !== undefined && this.deps.messages.unavailableChannel(channel) === null} AND state.status IN ('pending_start', 'active') AND state.reason IS NULL
           AND state.current_step = ${input.step} AND NOT state.opted_out AND NOT state.suppressed
           AND (CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END) IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM existing)

@@ -1,14 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/stack.js';
 import { PROJECT_ROOT } from '../../src/lib/paths.js';
+import { buildOnce } from '../support/build.js';
 import { freshDatabase, type FreshDatabase } from '../support/database.js';
 import { eventually, testConfig } from '../support/harness.js';
-
-const run = promisify(execFile);
 
 /** `node dist/src/main.js <role>`, as `npm run start:<role>` and the Dockerfile run it. */
 function compiled(role: string, env: Record<string, string>) {
@@ -23,7 +21,7 @@ describe('production runs the compiled JavaScript', () => {
   let database: FreshDatabase;
 
   beforeAll(async () => {
-    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
+    await buildOnce();
     database = await freshDatabase({ migrated: false });
   }, 180_000);
   afterAll(() => database.drop());
@@ -35,6 +33,7 @@ describe('production runs the compiled JavaScript', () => {
       TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
       NODE_ENV: 'production',
       SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      PUBLIC_BASE_URL: 'https://customers.example.test',
       NODE_OPTIONS: '',
     };
     const migrated = compiled('migrate', env);

@@ -26,7 +26,11 @@ describe('DELETE /v1/customers/:id: the answer and its races', () => {
 
   it('defaults the link to the dev server UI outside production, and leaves it out in production when unset', async () => {
     const dev = await startTestApi({ NODE_ENV: 'development' });
-    const production = await startTestApi({ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` });
+    const production = await startTestApi({
+      NODE_ENV: 'production',
+      SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      PUBLIC_BASE_URL: 'https://customers.example.test',
+    });
     try {
       for (const [instance, expected] of [
         [dev, expect.stringMatching(/^http:\/\/localhost:8233\/namespaces\/default\/workflows\//)],

@@ -8,7 +8,7 @@ const run = promisify(execFile);
 describe('merchant CLI', () => {
   let api: TestApi;
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/merchant.ts', ...args], {
+    run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'merchant', ...args], {
       env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL },
     });
 
@@ -39,5 +39,14 @@ describe('merchant CLI', () => {
       stderr: expect.stringContaining("environment must be sandbox or live, not 'staging'"),
     });
     await expect(cli('frobnicate')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: merchant') });
+  });
+
+  it('is a command of the entrypoint, whose usage lists every command', async () => {
+    const entrypoint = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args]);
+    const { stdout } = await entrypoint('help');
+    for (const form of ['api', 'worker', 'migrate', 'merchant create <name> [sandbox|live]', 'merchant issue-key', 'merchant revoke-key', 'merchant settings', 'secrets generate']) {
+      expect(stdout).toMatch(new RegExp(`^  ${form.replace(/[[\]|]/g, '\\$&')}`, 'm'));
+    }
+    await expect(entrypoint('frobnicate')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node dist/src/main.js <command>') });
   });
 });

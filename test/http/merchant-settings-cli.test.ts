@@ -8,7 +8,7 @@ const run = promisify(execFile);
 describe('merchant CLI: settings', () => {
   let api: TestApi;
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/merchant.ts', ...args], { env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL } });
+    run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'merchant', ...args], { env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL } });
 
   beforeAll(async () => {
     api = await startTestApi();
