@@ -152,6 +152,23 @@ export class MessageService {
       WHERE customer_id = ${customerId} AND (recipient IS NOT NULL OR subject IS NOT NULL OR data IS NOT NULL)`;
   }
 
+  /**
+   * Retention: blanks the rendered subject and the facts (`data`) of up to `limit` of the oldest
+   * finished messages (sent, skipped, failed) created before `cutoff`. The rows stay with their
+   * status, recipient, provider id and idempotency key, which keeps guarding against a second send.
+   * Queued, sending and unknown messages keep everything (a person judges the unknown ones).
+   */
+  async pruneBodies(cutoff: Date, limit: number): Promise<number> {
+    return this.deps.db.$executeRaw`
+      UPDATE messages SET subject = NULL, data = NULL, updated_at = now()
+      WHERE id = ANY(ARRAY(
+        SELECT id FROM messages
+        WHERE status IN ('sent', 'skipped', 'failed') AND (subject IS NOT NULL OR data IS NOT NULL) AND created_at < ${cutoff}
+        ORDER BY created_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED))`;
+  }
+
   private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource) {
     const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
     const inserted = await tx.$executeRaw`

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import {
   documentedOperations,
@@ -38,6 +39,25 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
   seq: async (call) =>
     (await call('/v1/sequences', { name: 'Owner', trigger_tag: 'owner-only', steps: [{ channel: 'email', template: { subject: 'x', text: 'x' } }] })).id,
   ltvr: async (call) => (await call('/v1/analytics/rollups')).id,
+  // A parked event: what the relay leaves after ten failed hand-overs (it never claims it again).
+  evt: async (_call, made, api) => {
+    const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
+    const id = newId('event');
+    await api.runtime.db.event.create({
+      data: {
+        id,
+        merchantId: customer.merchantId,
+        environment: customer.environment,
+        type: 'customer.updated',
+        customerId: customer.id,
+        data: { object: { id: customer.id } },
+        dispatchAttempts: 10,
+        dispatchError: 'owner-only failure',
+        parkedAt: new Date(),
+      },
+    });
+    return id;
+  },
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';
@@ -75,6 +95,8 @@ describe('tenant isolation, for every operation of the document', () => {
     for (const parameter of operation.queryParams) {
       const prefix = idPrefixOf(parameter.schema);
       if (prefix && parameter.name !== 'starting_after' && made.has(prefix)) query.set(parameter.name, made.get(prefix)!);
+      // A list that needs a filter (`?status=parked`, `?currency=`) is asked with its example.
+      else if (parameter.required) query.set(parameter.name, String(exampleOf(doc, parameter.schema)));
     }
     let body: unknown;
     if (operation.body) {
@@ -136,5 +158,7 @@ describe('tenant isolation, for every operation of the document', () => {
     expect(customer.body).toMatchObject({ status: 'active', email: 'owner@tenant.test', tags: ['vip'] });
     const endpoint = await api.request('GET', `/v1/webhook_endpoints/${made.get('we')}`, { key: a.sandboxKey });
     expect(endpoint.body.status).toBe('enabled');
+    const parked = await api.request('GET', '/v1/events?status=parked', { key: a.sandboxKey });
+    expect(parked.body.data.map((event: { id: string }) => event.id)).toEqual([made.get('evt')]);
   });
 });
