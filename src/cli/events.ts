@@ -12,6 +12,9 @@ export const EVENTS_USAGE = [
   '       events replay --all [--merchant <merchant id>]',
 ].join('\n');
 
+/** Parked events listed at most: a list this long means something is broken for everyone. */
+const LIST_LIMIT = 1_000;
+
 export interface CommandOutput {
   out(line: string): void;
   err(line: string): void;
@@ -61,9 +64,10 @@ export async function eventsCommand(args: string[], deps: { db: Db } & CommandOu
   const { positional, merchantId, all } = parsed;
   const [command, argument, ...rest] = positional;
   if (command === 'parked' && argument === 'list' && rest.length === 0 && !all) {
-    const parked = await events.parked({ merchantId });
+    const parked = await events.parked({ merchantId, limit: LIST_LIMIT });
     for (const event of parked) deps.out(describe(event));
-    deps.out(`${parked.length} parked event${parked.length === 1 ? '' : 's'}${merchantId ? ` of ${merchantId}` : ''}`);
+    const more = parked.length === LIST_LIMIT ? ` (the oldest ${LIST_LIMIT}; there may be more)` : '';
+    deps.out(`${parked.length} parked event${parked.length === 1 ? '' : 's'}${merchantId ? ` of ${merchantId}` : ''}${more}`);
     return 0;
   }
   if (command === 'replay' && rest.length === 0 && (all ? argument === undefined : argument !== undefined && merchantId === undefined)) {

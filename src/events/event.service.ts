@@ -43,11 +43,11 @@ export class EventService {
   // --- Operators (the `events` command): every tenant ------------------------------------------------
 
   /** Parked events, oldest first, of one merchant or of all. */
-  async parked(filter: { merchantId?: string; limit?: number } = {}): Promise<Event[]> {
+  async parked(filter: { merchantId?: string; limit: number }): Promise<Event[]> {
     return this.deps.db.event.findMany({
       where: { ...PARKED, ...(filter.merchantId && { merchantId: filter.merchantId }) },
       orderBy: { id: 'asc' },
-      take: filter.limit ?? 1_000,
+      take: filter.limit,
     });
   }
 
