@@ -11,7 +11,7 @@ import { measureBatch, measureGet, measurePost } from './measures/http.js';
 import { measureDeletion } from './measures/deletion.js';
 import { measureSequences } from './measures/sequences.js';
 import { measureLtv } from './measures/ltv.js';
-import { measureSoak } from './measures/soak.js';
+import { measureSoak, SOAK_ENV } from './measures/soak.js';
 import { measureWebhooks } from './measures/webhooks.js';
 import { printTable, progress, type Row } from './table.js';
 
@@ -27,6 +27,8 @@ const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
 const STANDALONE: Record<string, () => Promise<Row[]>> = { ltv: measureLtv };
 /** Too long for every run (SOAK_SECONDS, 300 by default): run only when named. */
 const NAMED_ONLY: typeof MEASURES = { soak: measureSoak };
+/** Environment a measure's roles run with beyond the defaults. */
+const MEASURE_ENV: Record<string, Record<string, string>> = { soak: SOAK_ENV };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
       continue;
     }
     progress(`${name}: starting a fresh environment`);
-    const env = await startBenchEnvironment();
+    const env = await startBenchEnvironment({ extraEnv: MEASURE_ENV[name] });
     try {
       rows.push(...(await known[name]!(env)));
     } finally {

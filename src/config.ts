@@ -98,8 +98,19 @@ export const ConfigSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long the outbox relay sleeps when it finds no event to hand to the event bus. */
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(200),
-  /** Period of the worker's housekeeping: idempotency purge, stuck-deletion and webhook reconcilers. */
+  /** Period of the worker's housekeeping: idempotency purge, retention, stuck-deletion and webhook reconcilers. */
   HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
+  /**
+   * Retention, pruned by the worker's housekeeping: dispatched events older than this are deleted
+   * (once no webhook delivery refers to them), finished webhook deliveries likewise, and the
+   * rendered subject and facts of finished messages are blanked (the rows, statuses and keys stay).
+   */
+  EVENT_RETENTION: duration('30d').refine((ms) => ms > 0, 'expected a duration longer than 0'),
+  WEBHOOK_DELIVERY_RETENTION: duration('30d').refine((ms) => ms > 0, 'expected a duration longer than 0'),
+  MESSAGE_BODY_RETENTION: duration('90d').refine((ms) => ms > 0, 'expected a duration longer than 0'),
+  /** Rows one prune statement removes or blanks per table, and the pause before the next while more are due. */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  RETENTION_PAUSE_MS: z.coerce.number().int().min(0).default(1_000),
   /** A `running` deletion unchanged for this long is checked for a live workflow and restarted. */
   DELETION_STUCK_AFTER_MS: z.coerce.number().int().min(100).default(60_000),
   /** Objects a billing step of the deletion saga changes per transaction (subscriptions, drafts...). */

@@ -7,6 +7,7 @@ import { subscriptionOperations } from './billing/subscriptions/subscription.rou
 import { walletOperations } from './billing/wallets/wallet.routes.js';
 import { customerOperations } from './customers/customer.routes.js';
 import { deletionOperations } from './deletions/deletion.routes.js';
+import { eventOperations } from './events/event.routes.js';
 import { healthOperations } from './http/health.js';
 import { merchantOperations } from './merchants/merchant.routes.js';
 import { messageOperations } from './messaging/message.routes.js';
@@ -30,6 +31,7 @@ export const OPERATIONS = {
   ...walletOperations,
   ...couponOperations,
   ...webhookOperations,
+  ...eventOperations,
   ...sequenceOperations,
   ...messageOperations,
   ...suppressionOperations,

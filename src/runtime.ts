@@ -8,7 +8,7 @@ import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { EventBus } from './events/event-bus.js';
 import { startHousekeeping, workerTasks } from './housekeeping/housekeeping.js';
-import { createServices, createSubscribers, type Services } from './services.js';
+import { createServices, createSubscribers, onEventParked, type Services } from './services.js';
 import { ensureSchedules, serviceSchedules } from './temporal/schedules.js';
 import { connectClient, createWorker, ensureSearchAttributes } from './temporal/temporal.js';
 
@@ -90,7 +90,7 @@ export async function startWorker(runtime: Runtime, config: Config, logger: Logg
   const running = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
 
-  const bus = new EventBus({ db: runtime.db, subscribers: createSubscribers(runtime.services), logger });
+  const bus = new EventBus({ db: runtime.db, subscribers: createSubscribers(runtime.services), logger, onParked: onEventParked(runtime.services) });
   const housekeeping = startHousekeeping(workerTasks({ bus, services: runtime.services, config }), logger);
 
   return {

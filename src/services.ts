@@ -14,7 +14,8 @@ import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
 import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
-import type { EventSubscriber } from './events/event-bus.js';
+import type { EventSubscriber, ParkedEventHandler } from './events/event-bus.js';
+import { EventService } from './events/event.service.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './logger.js';
 import { MerchantService } from './merchants/merchant.service.js';
@@ -132,6 +133,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
       failingAfterAttempts: config.WEBHOOK_FAILING_AFTER_ATTEMPTS,
       onEndpointFailing: (failure) => messageQueue.endpointFailing(failure),
     }),
+    events: new EventService({ db }),
     mailer,
     messages,
     suppressions,
@@ -155,4 +157,9 @@ export function createSubscribers(services: Services): EventSubscriber[] {
     messageSubscriber(services.messageQueue),
     statsSubscriber(services.stats),
   ];
+}
+
+/** What the event bus does when it parks an event: the merchant is emailed, once per parking. */
+export function onEventParked(services: Services): ParkedEventHandler {
+  return (tx, event) => services.messageQueue.eventParked(tx, event);
 }

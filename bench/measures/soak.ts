@@ -13,6 +13,16 @@ const SEEDED = 200;
 
 type Kind = 'get' | 'list' | 'post' | 'patch';
 
+/**
+ * The soak runs with retention windows short enough that the worker prunes the events the mix
+ * writes while it runs, so a cost of pruning (or of not pruning) shows in its windows.
+ */
+export const SOAK_ENV: Record<string, string> = {
+  EVENT_RETENTION: '60s',
+  WEBHOOK_DELIVERY_RETENTION: '60s',
+  MESSAGE_BODY_RETENTION: '60s',
+};
+
 interface Tally {
   latencies: number[];
   /** The same latencies by kind of request, to see which one a trend comes from. */
@@ -154,6 +164,13 @@ export async function measureSoak(env: BenchEnvironment): Promise<Row[]> {
   if (current.latencies.length || !windows.length) closeWindow();
   agent.destroy();
 
+  // What retention left: every dispatched event older than its window (and a housekeeping pass) is gone.
+  const overdueBefore = new Date(Date.now() - env.config.EVENT_RETENTION - env.config.HOUSEKEEPING_INTERVAL_MS - 15_000);
+  const [eventsKept, eventsOverdue] = await Promise.all([
+    env.db.event.count(),
+    env.db.event.count({ where: { dispatchedAt: { not: null }, createdAt: { lt: overdueBefore } } }),
+  ]);
+
   const all = windows.flatMap((t) => t.latencies);
   const non2xx = windows.reduce((sum, t) => sum + t.non2xx, 0);
   const network = windows.reduce((sum, t) => sum + t.network, 0);
@@ -201,6 +218,12 @@ export async function measureSoak(env: BenchEnvironment): Promise<Row[]> {
       figure: `${n(first, 1)} ms, then ${n(last, 1)} ms (p99 overall ${n(percentile(all, 99), 1)} ms)`,
       goal: 'stable: last <= 1.5x first',
       met: last <= first * 1.5,
+    },
+    {
+      measure: `soak: retention, events older than EVENT_RETENTION (${n(env.config.EVENT_RETENTION / 1000)} s) at the end`,
+      figure: `${eventsOverdue} overdue, ${eventsKept.toLocaleString('en-US')} events kept`,
+      goal: 'pruned as they age: none overdue',
+      met: eventsOverdue === 0,
     },
     memory('api'),
     memory('worker'),

@@ -1,4 +1,5 @@
-import { ConfigError } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
 import { ApiError } from '../lib/errors.js';
 
 /** One command of the compiled entrypoint: `node dist/src/main.js <name> [arguments]`. */
@@ -22,4 +23,10 @@ export function usageText(commands: Command[]): string {
 /** What to print of a failure: the message of errors meant for the operator, everything of others. */
 export function describeFailure(error: unknown): unknown {
   return error instanceof ConfigError || error instanceof CommandError || error instanceof ApiError ? error.message : error;
+}
+
+/** The database an operator command works on: DATABASE_URL, or (unset or empty) that of a running `npm run dev`. */
+export function commandDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const databaseUrl = env.DATABASE_URL || embeddedDatabaseUrl(Number(env.EMBEDDED_POSTGRES_PORT ?? DEFAULT_EMBEDDED_PORT), DATABASE_NAME);
+  return loadConfig({ ...env, DATABASE_URL: databaseUrl }).DATABASE_URL;
 }

@@ -1,12 +1,10 @@
 // Merchant and API key administration, a command of the entrypoint (`node dist/src/main.js merchant ...`,
 // `npm run merchant:<subcommand> -- ...` from the sources).
 import { z } from 'zod';
-import { loadConfig } from '../config.js';
 import { createDb } from '../db.js';
-import { DATABASE_NAME, DEFAULT_EMBEDDED_PORT, embeddedDatabaseUrl } from '../dev/postgres.js';
 import { UpdateSettingsBody, type SettingsObject } from '../merchants/merchant.schemas.js';
 import { MerchantService } from '../merchants/merchant.service.js';
-import { CommandError, type Command } from './command.js';
+import { CommandError, commandDatabaseUrl, type Command } from './command.js';
 
 const SETTINGS_USAGE =
   'usage: merchant settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
@@ -61,11 +59,7 @@ function environment(value: string | undefined): 'sandbox' | 'live' {
 
 async function run(args: string[]): Promise<void> {
   const [subcommand, first, second, ...more] = args;
-  // Without DATABASE_URL (or with it empty), the database of a running `npm run dev`.
-  const databaseUrl =
-    process.env.DATABASE_URL ||
-    embeddedDatabaseUrl(Number(process.env.EMBEDDED_POSTGRES_PORT ?? DEFAULT_EMBEDDED_PORT), DATABASE_NAME);
-  const db = createDb(loadConfig({ ...process.env, DATABASE_URL: databaseUrl }).DATABASE_URL);
+  const db = createDb(commandDatabaseUrl());
   const merchants = new MerchantService({ db });
   try {
     switch (subcommand) {
@@ -113,7 +107,7 @@ export const merchantCommand: Command = {
     { args: 'create <name> [sandbox|live]', does: 'make a merchant and print its first API key (shown once)' },
     { args: 'issue-key <merchant id> <sandbox|live>', does: 'print a new API key of the merchant (shown once)' },
     { args: 'revoke-key <key id>', does: 'revoke an API key' },
-    { args: 'settings <merchant id> [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]', does: 'show the merchant settings, or change them' },
+    { args: 'settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]', does: 'show the settings of one environment (both without --environment), or change them' },
   ],
   run,
 };

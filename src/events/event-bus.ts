@@ -28,7 +28,34 @@ export interface EventSubscriber {
   handle(tx: DbTx, events: BusEvent[]): Promise<AfterCommit | void>;
 }
 
-const MAX_DISPATCH_ATTEMPTS = 10;
+/** Failed hand-overs of one event after which the relay parks it (it stays until replayed). */
+export const MAX_DISPATCH_ATTEMPTS = 10;
+
+/** An event the relay has just parked, for whoever must be told. */
+export interface ParkedEvent {
+  id: string;
+  merchantId: string;
+  environment: Environment;
+  type: string;
+  error: string;
+  attempts: number;
+  parkedAt: Date;
+}
+
+/**
+ * Runs in the transaction that parks the event (so the event is never parked without it), and
+ * returns what to do after the commit.
+ */
+export type ParkedEventHandler = (tx: DbTx, event: ParkedEvent) => Promise<AfterCommit | void>;
+
+interface FailedRow {
+  id: string;
+  merchant_id: string;
+  environment: Environment;
+  type: string;
+  dispatch_attempts: number;
+  parked_at: Date | null;
+}
 
 interface EventRow {
   id: string;
@@ -45,11 +72,17 @@ interface EventRow {
  * may run: claims skip each other's rows), hands each batch to the subscribers in one transaction
  * with marking the events dispatched, and runs the subscribers' after-commit work. A batch that
  * fails is retried event by event, so one bad event never holds up the others; an event that keeps
- * failing on its own is parked after ten attempts with its error.
+ * failing on its own is parked after ten attempts with its error, and `onParked` is told.
  */
 export class EventBus {
   constructor(
-    private readonly deps: { db: Db; subscribers: EventSubscriber[]; logger: Logger; batchSize?: number },
+    private readonly deps: {
+      db: Db;
+      subscribers: EventSubscriber[];
+      logger: Logger;
+      batchSize?: number;
+      onParked?: ParkedEventHandler;
+    },
   ) {}
 
   get batchSize(): number {
@@ -87,15 +120,47 @@ export class EventBus {
         await this.runAfterCommit(after);
       } catch (error) {
         this.deps.logger.error({ err: error, eventId: id }, 'event could not be handed to its subscribers');
-        await this.deps.db.event
-          .update({
-            where: { id },
-            data: { dispatchAttempts: { increment: 1 }, dispatchError: error instanceof Error ? error.message : String(error) },
-          })
-          .catch(() => undefined);
+        await this.recordFailure(id, error instanceof Error ? error.message : String(error));
       }
     }
     return handed;
+  }
+
+  /**
+   * Counts a failed hand-over of one event. The one that reaches MAX_DISPATCH_ATTEMPTS parks it and
+   * tells `onParked` in the same transaction; should telling fail, the event is parked all the
+   * same (a failure to park must not make the relay retry it for ever) and the failure is logged.
+   */
+  private async recordFailure(id: string, error: string): Promise<void> {
+    const count = (db: Db | DbTx) => db.$queryRaw<FailedRow[]>`
+      UPDATE events SET dispatch_attempts = dispatch_attempts + 1, dispatch_error = ${error},
+        parked_at = CASE WHEN dispatch_attempts + 1 >= ${MAX_DISPATCH_ATTEMPTS} THEN coalesce(parked_at, now()) ELSE parked_at END
+      WHERE id = ${id} AND dispatched_at IS NULL
+      RETURNING id, merchant_id, environment, type, dispatch_attempts, parked_at`;
+    const after: AfterCommit[] = [];
+    try {
+      await this.deps.db.$transaction(async (tx) => {
+        const [row] = await count(tx);
+        if (row?.parked_at && row.dispatch_attempts === MAX_DISPATCH_ATTEMPTS) {
+          this.deps.logger.error({ eventId: id, type: row.type, merchantId: row.merchant_id, error }, 'event parked: replay it once the cause is fixed');
+          const work = await this.deps.onParked?.(tx, {
+            id: row.id,
+            merchantId: row.merchant_id,
+            environment: row.environment,
+            type: row.type,
+            error,
+            attempts: row.dispatch_attempts,
+            parkedAt: row.parked_at,
+          });
+          if (work) after.push(work);
+        }
+      });
+    } catch (failure) {
+      after.length = 0;
+      this.deps.logger.error({ err: failure, eventId: id }, 'could not record the failed hand-over with its notice; recording it without');
+      await count(this.deps.db).catch((again: unknown) => this.deps.logger.error({ err: again, eventId: id }, 'could not record a failed hand-over'));
+    }
+    await this.runAfterCommit(after);
   }
 
   /**

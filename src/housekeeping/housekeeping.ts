@@ -2,11 +2,16 @@ import type { Config } from '../config.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
+import { pruneOnce } from './retention.js';
 
-/** A recurring pass of background work. `run` resolves true when there is more to do at once. */
+/**
+ * A recurring pass of background work. `run` resolves true when there is more to do at once; a
+ * task with `busyIntervalMs` then pauses that long first (work that must not come in a burst).
+ */
 export interface HousekeepingTask {
   name: string;
   intervalMs: number;
+  busyIntervalMs?: number;
   run(): Promise<boolean>;
 }
 
@@ -21,9 +26,10 @@ const ENROLMENT_PENDING_MS = 30_000;
 const MESSAGE_OVERDUE_MS = 30_000;
 
 /**
- * The worker's background passes: the outbox relay (the event bus), the idempotency purge, and
- * the reconcilers that repair what a crash or an unreachable Temporal left behind (deletions
- * without a run, webhook endpoints whose nudge was lost).
+ * The worker's background passes: the outbox relay (the event bus), the idempotency purge,
+ * retention (old events, webhook deliveries and message bodies), and the reconcilers that repair
+ * what a crash or an unreachable Temporal left behind (deletions without a run, webhook endpoints
+ * whose nudge was lost).
  */
 export function workerTasks(deps: { bus: EventBus; services: Services; config: Config }): HousekeepingTask[] {
   const { bus, services, config } = deps;
@@ -50,6 +56,13 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
         await services.probes.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
         return false;
       },
+    },
+    {
+      // Small batches with a pause between them: pruning a backlog never becomes a burst of writes.
+      name: 'retention',
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      busyIntervalMs: config.RETENTION_PAUSE_MS,
+      run: async () => (await pruneOnce(services, config)).more,
     },
     {
       name: 'deletion reconciler',
@@ -130,7 +143,7 @@ export function startHousekeeping(tasks: HousekeepingTask[], logger: Logger): Ho
       } catch (error) {
         logger.warn({ err: error, task: task.name }, 'housekeeping pass failed; retrying after its interval');
       }
-      if (!again && !stopped) await pause(task.intervalMs);
+      if (!stopped && (!again || task.busyIntervalMs)) await pause(again ? task.busyIntervalMs! : task.intervalMs);
     }
   });
   return {

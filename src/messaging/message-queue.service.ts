@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { DigestService } from '../analytics/digest.service.js';
 import { WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
-import type { BusEvent } from '../events/event-bus.js';
+import type { BusEvent, ParkedEvent } from '../events/event-bus.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import type { MerchantSettings, Message } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
@@ -117,9 +117,6 @@ export class MessageQueueService {
    * successful delivery, so repeated failures share one key until a success starts a new streak.
    */
   async endpointFailing(failure: EndpointFailure): Promise<void> {
-    const [lastSuccess] = await this.deps.db.$queryRaw<{ id: string }[]>`
-      SELECT id FROM webhook_deliveries WHERE endpoint_id = ${failure.endpointId} AND status = 'succeeded'
-      ORDER BY delivered_at DESC NULLS LAST, id DESC LIMIT 1`;
     const data: NotificationData = {
       type: 'webhook_endpoint_failing',
       environment: failure.environment,
@@ -136,7 +133,7 @@ export class MessageQueueService {
           environment: failure.environment,
           kind: 'notification',
           channel: 'email',
-          idempotencyKey: `notification:webhook-failing:${failure.endpointId}:${lastSuccess?.id ?? 'never'}`,
+          idempotencyKey: `notification:webhook-failing:${failure.endpointId}:${failure.lastSuccessfulDeliveryId ?? 'never'}`,
           data: data as unknown as Prisma.InputJsonObject,
         },
       ],
@@ -170,6 +167,35 @@ export class MessageQueueService {
     for (let start = 0; start < merchants.length; start += NUDGE_CHUNK) await this.nudge(merchants.slice(start, start + NUDGE_CHUNK));
     this.deps.logger.info({ rollupId, digests: count }, 'LTV digests queued');
     return count;
+  }
+
+  /**
+   * In the transaction that parks an event: its merchant's notice, keyed by the event and the
+   * moment it was parked (once per parking; a replayed event that parks again is told again).
+   */
+  async eventParked(tx: DbTx, event: ParkedEvent): Promise<() => Promise<void>> {
+    const data: NotificationData = {
+      type: 'event_parked',
+      environment: event.environment,
+      event_id: event.id,
+      event_type: event.type,
+      attempts: event.attempts,
+    };
+    await tx.message.createMany({
+      data: [
+        {
+          id: newId('message'),
+          merchantId: event.merchantId,
+          environment: event.environment,
+          kind: 'notification',
+          channel: 'email',
+          idempotencyKey: `notification:event-parked:${event.id}:${event.parkedAt.getTime()}`,
+          data: data as unknown as Prisma.InputJsonObject,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    return () => this.nudge([event.merchantId]);
   }
 
   /** Wakes each merchant's queue workflow, starting it if needed. Lost nudges are repaired by the reconciler. */

@@ -19,7 +19,9 @@ export const MessageObject = z
         'message may have been accepted; it is never sent again, so it cannot arrive twice. `queued`/`sending`: in progress.',
     }),
     recipient: z.string().nullable().meta({ description: 'Email address or E.164 number; null once the customer is erased.' }),
-    subject: z.string().nullable(),
+    subject: z.string().nullable().meta({
+      description: 'Email subject; null for SMS, once the customer is erased, and once the message is older than the body retention (90 days by default).',
+    }),
     sequence_id: z.string().nullable(),
     enrollment_id: z.string().nullable(),
     step: z.number().int().nullable().meta({ description: 'Index of the sequence step (0-based).' }),

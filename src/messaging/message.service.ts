@@ -169,6 +169,23 @@ export class MessageService {
   }
 
   /**
+   * Retention: blanks the rendered subject and the facts (`data`) of up to `limit` of the oldest
+   * finished messages (sent, skipped, failed) created before `cutoff`. The rows stay with their
+   * status, recipient, provider id and idempotency key, which keeps guarding against a second send.
+   * Queued, sending and unknown messages keep everything (a person judges the unknown ones).
+   */
+  async pruneBodies(cutoff: Date, limit: number): Promise<number> {
+    return this.deps.db.$executeRaw`
+      UPDATE messages SET subject = NULL, data = NULL, updated_at = now()
+      WHERE id = ANY(ARRAY(
+        SELECT id FROM messages
+        WHERE status IN ('sent', 'skipped', 'failed') AND (subject IS NOT NULL OR data IS NOT NULL) AND created_at < ${cutoff}
+        ORDER BY created_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED))`;
+  }
+
+  /**
    * The customer's opt-out of a channel, and the address it was reached at on the suppression list
    * (by default the customer's current one), so the opt-out outlives the customer.
    */

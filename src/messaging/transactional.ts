@@ -27,7 +27,8 @@ export interface RefundSnapshot {
 
 export type NotificationData =
   | { type: 'deletion_action_required'; environment: string; customer_id: string; step: string; reason: string }
-  | { type: 'webhook_endpoint_failing'; environment: string; endpoint_id: string; url: string; error: string; attempts: number };
+  | { type: 'webhook_endpoint_failing'; environment: string; endpoint_id: string; url: string; error: string; attempts: number }
+  | { type: 'event_parked'; environment: string; event_id: string; event_type: string; attempts: number };
 
 export interface Email {
   subject: string;
@@ -137,6 +138,23 @@ export function notificationEmail(data: NotificationData, merchantName: string):
         ['Resume', `POST /v1/customers/${data.customer_id}/deletion/retry`],
       ],
       'Fix the cause, then resume the deletion: it runs again from the step that failed.',
+    );
+  }
+  if (data.type === 'event_parked') {
+    return email(
+      `[${data.environment}] Event parked: ${data.event_type} ${data.event_id}`,
+      'An event could not be handed over',
+      `${merchantName}: the event ${data.event_id} (${data.event_type}) could not be handed to its subscribers in ${data.attempts} attempts ` +
+        'and is parked. Its webhooks, receipts and sequence enrolments wait until it is replayed; nothing is lost meanwhile.',
+      [
+        ['Event', data.event_id],
+        ['Type', data.event_type],
+        ['Attempts', String(data.attempts)],
+        ['Parked events', 'GET /v1/events?status=parked'],
+        ['Replay', `POST /v1/events/${data.event_id}/replay`],
+      ],
+      "The cause is in the service's logs for its operators. Once it is fixed, replay the event: its subscribers run as they " +
+        'would have, and nothing they already did is done twice.',
     );
   }
   return email(

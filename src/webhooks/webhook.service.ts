@@ -57,7 +57,14 @@ export interface EndpointFailure {
   url: string;
   error: string;
   attempts: number;
+  /** The endpoint's last successful delivery, which names its failing streak; null if it never had one. */
+  lastSuccessfulDeliveryId: string | null;
 }
+
+/** The id of an endpoint's last successful delivery (`webhook_deliveries_last_success_idx`). */
+const lastSuccess = (endpointId: Prisma.Sql) => Prisma.sql`
+  SELECT id FROM webhook_deliveries WHERE endpoint_id = ${endpointId} AND status = 'succeeded'
+  ORDER BY delivered_at DESC NULLS LAST, id DESC LIMIT 1`;
 
 /** What one delivery pass did, for the endpoint's workflow to decide when to run the next. */
 export interface DeliveryPass {
@@ -298,6 +305,22 @@ export class WebhookService {
   }
 
   /**
+   * Retention: deletes up to `limit` of the oldest finished deliveries (succeeded, failed,
+   * cancelled) created before `cutoff`, except each endpoint's last successful one, which names
+   * its failing streak (see `onEndpointFailing`). Pending deliveries always stay.
+   */
+  async pruneDeliveries(cutoff: Date, limit: number): Promise<number> {
+    return this.deps.db.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id = ANY(ARRAY(
+        SELECT d.id FROM webhook_deliveries d
+        WHERE d.status <> 'pending' AND d.created_at < ${cutoff}
+          AND (d.status <> 'succeeded' OR d.id <> (${lastSuccess(Prisma.sql`d.endpoint_id`)}))
+        ORDER BY d.created_at
+        LIMIT ${limit}
+        FOR UPDATE OF d SKIP LOCKED))`;
+  }
+
+  /**
    * Activity side: one pass over an endpoint's due deliveries. Claims up to a batch, sends them with
    * bounded concurrency (each attempt within the overall deadline), records every outcome and
    * schedules retries. Per-delivery failures are recorded, never thrown.
@@ -432,6 +455,7 @@ export class WebhookService {
     const index = outcomes.findIndex((outcome, i) => outcome?.error && (outcome.final || claimed[i]!.attempts + 1 >= threshold));
     if (index < 0) return;
     try {
+      const [last] = await this.deps.db.$queryRaw<{ id: string }[]>(lastSuccess(Prisma.sql`${endpoint.id}`));
       await this.deps.onEndpointFailing({
         endpointId: endpoint.id,
         merchantId: endpoint.merchantId,
@@ -439,6 +463,7 @@ export class WebhookService {
         url: endpoint.url,
         error: outcomes[index]!.error!,
         attempts: claimed[index]!.attempts + 1,
+        lastSuccessfulDeliveryId: last?.id ?? null,
       });
     } catch (error) {
       // The deliveries are recorded; the next failing attempt reports the streak again.

@@ -19,6 +19,11 @@ const SQL_ONLY_INDEXES = new Set([
   'sequence_enrollments_pending_idx',
   'messages_queue_idx',
   'payments_paid_by_customer_idx',
+  'events_parked_idx',
+  'events_retention_idx',
+  'webhook_deliveries_retention_idx',
+  'webhook_deliveries_last_success_idx',
+  'messages_retention_idx',
 ]);
 // Foreign keys Prisma's schema language cannot express: a composite key whose relation is
 // optional (payments may have no customer) while another of its columns is required.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus, type BusEvent, type EventSubscriber } from '../../src/events/event-bus.js';
+import { EventBus, type BusEvent, type EventSubscriber, type ParkedEvent } from '../../src/events/event-bus.js';
 import { recordEvents } from '../../src/events/outbox.js';
 import { newId } from '../../src/lib/ids.js';
 import { createLogger } from '../../src/logger.js';
@@ -48,7 +48,15 @@ describe('the event bus relay', () => {
     const poison = ids[2]!;
     const first = recorder('first', { failOn: (event) => event.id === poison });
     const second = recorder('second', { afterCommit: async () => Promise.reject(new Error('Temporal is down')) });
-    const bus = new EventBus({ db: database.db, subscribers: [first.subscriber, second.subscriber], logger });
+    const told: ParkedEvent[] = [];
+    const bus = new EventBus({
+      db: database.db,
+      subscribers: [first.subscriber, second.subscriber],
+      logger,
+      onParked: async (_tx, event) => {
+        told.push(event);
+      },
+    });
 
     expect(await bus.relayOnce()).toBe(5);
     const expected = ids.filter((id) => id !== poison);
@@ -60,8 +68,40 @@ describe('the event bus relay', () => {
     expect(rows.find((row) => row.id === poison)).toMatchObject({ dispatchAttempts: 1, dispatchError: 'first cannot take this event' });
 
     // It keeps failing on its own: after ten attempts it is parked and no longer claimed.
-    for (let attempt = 2; attempt <= 10; attempt++) await bus.relayOnce();
-    expect(await database.db.event.findUniqueOrThrow({ where: { id: poison } })).toMatchObject({ dispatchAttempts: 10, dispatchedAt: null });
+    for (let attempt = 2; attempt <= 9; attempt++) await bus.relayOnce();
+    expect(await database.db.event.findUniqueOrThrow({ where: { id: poison } })).toMatchObject({ dispatchAttempts: 9, parkedAt: null });
+    expect(told).toEqual([]);
+    await bus.relayOnce();
+    const parked = await database.db.event.findUniqueOrThrow({ where: { id: poison } });
+    expect(parked).toMatchObject({ dispatchAttempts: 10, dispatchedAt: null, parkedAt: expect.any(Date) });
+    // Told once, with when it was parked.
+    expect(told).toEqual([
+      { id: poison, merchantId: parked.merchantId, environment: 'sandbox', type: 'customer.updated', error: 'first cannot take this event', attempts: 10, parkedAt: parked.parkedAt },
+    ]);
+    expect(await bus.relayOnce()).toBe(0);
+    expect(told).toHaveLength(1);
+  });
+
+  it('parks an event even when telling about it fails: the relay never retries it for ever', async () => {
+    const { ids } = await tenantWithEvents(1);
+    const broken = recorder('broken', { failOn: () => true });
+    const bus = new EventBus({
+      db: database.db,
+      subscribers: [broken.subscriber],
+      logger,
+      onParked: async (tx, event) => {
+        // Whatever the handler wrote goes with its failure; the parking itself stays.
+        await tx.event.update({ where: { id: event.id }, data: { dispatchError: 'overwritten by the handler' } });
+        throw new Error('the notification could not be queued');
+      },
+    });
+    for (let attempt = 1; attempt <= 10; attempt++) await bus.relayOnce();
+    expect(await database.db.event.findUniqueOrThrow({ where: { id: ids[0]! } })).toMatchObject({
+      dispatchAttempts: 10,
+      dispatchedAt: null,
+      parkedAt: expect.any(Date),
+      dispatchError: 'broken cannot take this event',
+    });
     expect(await bus.relayOnce()).toBe(0);
   });
 

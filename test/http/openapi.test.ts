@@ -56,6 +56,8 @@ const PROMISED = [
   'GET /v1/webhook_endpoints/{id}',
   'DELETE /v1/webhook_endpoints/{id}',
   'GET /v1/webhook_endpoints/{id}/deliveries',
+  'GET /v1/events',
+  'POST /v1/events/{id}/replay',
   'GET /v1/analytics/customers',
   'GET /v1/analytics/summary',
   'POST /v1/analytics/rollups',

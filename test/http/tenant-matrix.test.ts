@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import {
   documentedOperations,
@@ -44,6 +45,25 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
     const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
     return (await api.runtime.db.suppression.findFirstOrThrow({ where: { merchantId: customer.merchantId, environment: 'sandbox' } })).id;
   },
+  // A parked event: what the relay leaves after ten failed hand-overs (it never claims it again).
+  evt: async (_call, made, api) => {
+    const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
+    const id = newId('event');
+    await api.runtime.db.event.create({
+      data: {
+        id,
+        merchantId: customer.merchantId,
+        environment: customer.environment,
+        type: 'customer.updated',
+        customerId: customer.id,
+        data: { object: { id: customer.id } },
+        dispatchAttempts: 10,
+        dispatchError: 'owner-only failure',
+        parkedAt: new Date(),
+      },
+    });
+    return id;
+  },
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';
@@ -81,6 +101,8 @@ describe('tenant isolation, for every operation of the document', () => {
     for (const parameter of operation.queryParams) {
       const prefix = idPrefixOf(parameter.schema);
       if (prefix && parameter.name !== 'starting_after' && made.has(prefix)) query.set(parameter.name, made.get(prefix)!);
+      // A list that needs a filter (`?status=parked`, `?currency=`) is asked with its example.
+      else if (parameter.required) query.set(parameter.name, String(exampleOf(doc, parameter.schema)));
     }
     let body: unknown;
     if (operation.body) {
@@ -145,5 +167,7 @@ describe('tenant isolation, for every operation of the document', () => {
     // A's email address is on A's sandbox suppression list, found by the address in any case.
     const suppressions = await api.request('GET', '/v1/suppressions?address=OWNER@tenant.test', { key: a.sandboxKey });
     expect(suppressions.body.data.map((row: { id: string }) => row.id)).toEqual([made.get('sup')]);
+    const parked = await api.request('GET', '/v1/events?status=parked', { key: a.sandboxKey });
+    expect(parked.body.data.map((event: { id: string }) => event.id)).toEqual([made.get('evt')]);
   });
 });

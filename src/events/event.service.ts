@@ -1,0 +1,83 @@
+import type { Db, DbTx, Prisma } from '../db.js';
+import type { Event } from '../generated/prisma/client.js';
+import { ConflictError, NotFoundError } from '../lib/errors.js';
+import { paginate, type Page } from '../lib/pagination.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
+import type { EventObject, ListEventsQuery } from './event.schemas.js';
+import { serializeEvent } from './event.serializer.js';
+
+/** A parked event waits for a replay; an undispatched one in flight is never one. */
+const PARKED = { parkedAt: { not: null }, dispatchedAt: null } satisfies Prisma.EventWhereInput;
+
+/**
+ * The outbox's events after they were recorded: the parked ones (listed, replayed) and retention.
+ * A replay puts a parked event back in the relay's queue with its attempts cleared, so it reaches
+ * the same subscribers as any event; their own uniqueness (one delivery per endpoint and event,
+ * one message per key, one live enrolment) keeps whatever they had already done from repeating.
+ */
+export class EventService {
+  constructor(private readonly deps: { db: Db }) {}
+
+  /** The tenant's parked events, newest first. */
+  async listParked(scope: Scope, query: ListEventsQuery): Promise<Page<EventObject>> {
+    const where = { merchantId: scope.merchantId, environment: scope.environment, ...PARKED };
+    return paginate(this.deps.db.event, where, query, serializeEvent);
+  }
+
+  /** Replays one of the tenant's parked events: 404 if it is not the tenant's, 409 if it is not parked. */
+  async replay(write: WriteContext<EventObject>, id: string): Promise<EventObject> {
+    return this.deps.db.$transaction(async (tx) => {
+      const scoped = { id, merchantId: write.merchantId, environment: write.environment };
+      const [replayed] = await this.release(tx, scoped);
+      if (!replayed) {
+        const event = await tx.event.findFirst({ where: scoped, select: { dispatchedAt: true } });
+        if (!event) throw new NotFoundError('event', id, 'id');
+        throw new ConflictError(`Event ${id} is not parked: it is ${event.dispatchedAt ? 'dispatched' : 'waiting for the relay'}`, 'id');
+      }
+      const result = serializeEvent(replayed);
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
+  // --- Operators (the `events` command): every tenant ------------------------------------------------
+
+  /** Parked events, oldest first, of one merchant or of all. */
+  async parked(filter: { merchantId?: string; limit: number }): Promise<Event[]> {
+    return this.deps.db.event.findMany({
+      where: { ...PARKED, ...(filter.merchantId && { merchantId: filter.merchantId }) },
+      orderBy: { id: 'asc' },
+      take: filter.limit,
+    });
+  }
+
+  /** Replays one parked event by id, or every parked event (of one merchant). Returns those replayed. */
+  async replayParked(filter: { id?: string; merchantId?: string }): Promise<Event[]> {
+    return this.deps.db.$transaction((tx) => this.release(tx, filter));
+  }
+
+  private async release(tx: DbTx, filter: { id?: string; merchantId?: string; environment?: Scope['environment'] }): Promise<Event[]> {
+    return tx.event.updateManyAndReturn({
+      where: { ...PARKED, ...filter },
+      data: { parkedAt: null, dispatchAttempts: 0, dispatchError: null },
+    });
+  }
+
+  // --- Retention -------------------------------------------------------------------------------------
+
+  /**
+   * Deletes up to `limit` of the oldest dispatched events created before `cutoff` that no webhook
+   * delivery refers to (a delivery sends its event's data; pruned deliveries go first). Rows another
+   * transaction holds are skipped, not waited for.
+   */
+  async prune(cutoff: Date, limit: number): Promise<number> {
+    return this.deps.db.$executeRaw`
+      DELETE FROM events WHERE id = ANY(ARRAY(
+        SELECT e.id FROM events e
+        WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${cutoff}
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+        ORDER BY e.created_at
+        LIMIT ${limit}
+        FOR UPDATE OF e SKIP LOCKED))`;
+  }
+}
