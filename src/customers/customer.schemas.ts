@@ -192,6 +192,7 @@ export const CurrencyStats = z
     mrr_decimal: z.string(),
     active_subscriptions: z.number().int(),
     subscription_status: StatsSubscriptionStatus,
+    invoice_count: z.number().int().meta({ description: 'Invoices of the customer in this currency, in every status.' }),
     computed_at: z.iso.datetime().meta({ description: 'When these numbers were computed.' }),
   })
   .meta({ id: 'CurrencyStats' });
@@ -204,6 +205,10 @@ export const CustomerStats = z
       example: { USD: '120.50' },
     }),
     payment_count: z.number().int().meta({ description: 'Succeeded payments, in every currency.' }),
+    invoice_count: z
+      .number()
+      .int()
+      .meta({ description: 'Invoices of the customer in every currency and status (drafts, finalized, voided).' }),
     first_payment_at: z.iso.datetime().nullable(),
     last_payment_at: z.iso.datetime().nullable(),
     subscription_status: StatsSubscriptionStatus,

@@ -52,6 +52,7 @@ export function serializeCurrencyStats(row: CustomerStatsRow): CurrencyStats {
     mrr_decimal: minorUnitsToDecimal(row.mrr, currency),
     active_subscriptions: row.activeSubscriptions,
     subscription_status: row.subscriptionStatus,
+    invoice_count: row.invoiceCount,
     computed_at: row.computedAt.toISOString(),
   };
 }
@@ -67,6 +68,7 @@ export function serializeCustomerStats(rows: CustomerStatsRow[]): Stats {
   return {
     total_spent: perCurrency((row) => row.totalSpent),
     payment_count: rows.reduce((sum, row) => sum + row.paymentCount, 0),
+    invoice_count: rows.reduce((sum, row) => sum + row.invoiceCount, 0),
     first_payment_at: earliest(rows.map((row) => row.firstPaymentAt))?.toISOString() ?? null,
     last_payment_at: latest(rows.map((row) => row.lastPaymentAt))?.toISOString() ?? null,
     subscription_status: rows.reduce<Stats['subscription_status']>(

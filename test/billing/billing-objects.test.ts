@@ -124,6 +124,32 @@ describe('billing objects', () => {
     expect(other.body.error.param).toBe('currency');
   });
 
+  it('credits the unused days of what the period invoice charged after its coupons, not of the list price', async () => {
+    // Issue 23's case: a 100.00 plan billed in advance with a 50% coupon (50.00 charged), ended with
+    // 19 of its 30 days unused. The customer used 11 days of a 50.00 period: 50.00 x 19 / 30 =
+    // 31.666..., rounded down to the minor unit as every proration is: 31.66 (the 50.00 of the old
+    // rule left the 11 days unpaid).
+    const { call, customer } = await setup('Discounted period');
+    await call('POST', '/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'HALF', percent_off: 50, frequency: 'forever' });
+    const { body: subscription } = await call('POST', '/v1/subscriptions', {
+      customer_id: customer.id, plan_code: 'pro', amount: 10000, currency: 'USD', billing_time: 'in_advance',
+    });
+    const { body: invoices } = await call('GET', `/v1/customers/${customer.id}/invoices`);
+    expect(invoices.data).toEqual([expect.objectContaining({ subtotal: 10000, coupons_amount: 5000, total: 5000, status: 'finalized' })]);
+    // The period is moved so that cancelling now leaves 19 whole days of 30 (10.5 days used).
+    const start = new Date(Date.now() - 10.5 * DAY);
+    const end = new Date(start.getTime() + 30 * DAY);
+    const { db } = api.runtime;
+    await db.subscription.update({ where: { id: subscription.id }, data: { currentPeriodStart: start, currentPeriodEnd: end } });
+    await db.invoiceLine.updateMany({ where: { subscriptionId: subscription.id }, data: { periodStart: start, periodEnd: end } });
+
+    expect((await call('POST', `/v1/subscriptions/${subscription.id}/cancel`)).body.status).toBe('terminated');
+    const notes = await call('GET', `/v1/customers/${customer.id}/credit_notes`);
+    expect(notes.body.data).toEqual([
+      expect.objectContaining({ invoice_id: invoices.data[0].id, amount: 3166, description: 'Unused time of pro: 19 of 30 days' }),
+    ]);
+  });
+
   it('discounts subscription invoices with applied coupons, oldest first, and terminates used-up ones', async () => {
     const { call, customer, eventTypes } = await setup('Coupons');
     const fixed = await call('POST', '/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'TENOFF', amount_off: 1000, currency: 'USD' });
