@@ -2,7 +2,7 @@ import { serializeCurrencyStats } from '../customers/customer.serializer.js';
 import { Prisma, type Db } from '../db.js';
 import type { CustomerStats } from '../generated/prisma/client.js';
 import { ValidationError } from '../lib/errors.js';
-import { exactAmount, minorUnitsToDecimal } from '../lib/money.js';
+import { wireInteger, minorUnitsToDecimal } from '../lib/money.js';
 import type { Page } from '../lib/pagination.js';
 import type { Scope } from '../lib/scope.js';
 import type { AnalyticsSummary, CurrencySummary, CustomerLtv, TopCustomersQuery } from './analytics.schemas.js';
@@ -98,13 +98,13 @@ function summarizeCurrency(row: CurrencyTotals): CurrencySummary {
   const average = roundedQuotient(row.total_spent, row.payment_count);
   return {
     currency: row.currency,
-    total_spent: exactAmount(row.total_spent),
+    total_spent: wireInteger(row.total_spent),
     total_spent_decimal: minorUnitsToDecimal(row.total_spent, row.currency),
-    payment_count: exactAmount(row.payment_count),
-    average_payment: exactAmount(average),
+    payment_count: wireInteger(row.payment_count),
+    average_payment: wireInteger(average),
     average_payment_decimal: minorUnitsToDecimal(average, row.currency),
     customers_with_payments: row.customers_with_payments,
-    mrr: exactAmount(row.mrr),
+    mrr: wireInteger(row.mrr),
     mrr_decimal: minorUnitsToDecimal(row.mrr, row.currency),
     active_subscriptions: row.active_subscriptions,
   };

@@ -232,6 +232,54 @@ describe('billing objects', () => {
     expect((await call('GET', `/v1/customers/${customer.id}/wallets`)).body.total).toBe(2);
   });
 
+  it('keeps every amount and balance exact on the wire: refuses what would pass 2^53 - 1, reads a larger stored one as digits', async () => {
+    const { call, customer } = await setup('Exact amounts');
+    const max = Number.MAX_SAFE_INTEGER;
+    // Issue 23: two grants of 9e12 credits at 1000 each are worth 1.8e16, past 2^53 - 1.
+    const created = await call('POST', '/v1/wallets', { customer_id: customer.id, currency: 'USD', rate_amount: 1000, granted_credits: 9e12 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ credits_balance: 9e12, balance_amount: 9e15 });
+    const wallet = created.body.id;
+    const second = await call('POST', `/v1/wallets/${wallet}/transactions`, { type: 'granted', credits: 9e12 });
+    expect(second.status).toBe(400);
+    expect(second.body.error.errors).toEqual([expect.objectContaining({ param: 'credits' })]);
+    expect((await call('POST', `/v1/wallets/${wallet}/transactions`, { type: 'purchased', credits: 9e12 })).status).toBe(400);
+    expect((await call('GET', `/v1/wallets/${wallet}`)).body).toMatchObject({ credits_balance: 9e12, balance_amount: 9e15 });
+    expect((await call('GET', `/v1/invoices?customer_id=${customer.id}`)).body.total).toBe(0);
+    // A sum past the bound at creation names its field; nothing of the wallet is left behind.
+    const { body: other } = await call('POST', '/v1/customers', { currency: 'USD' });
+    const tooRich = await call('POST', '/v1/wallets', { customer_id: other.id, currency: 'USD', rate_amount: 2, granted_credits: max - 1, purchased_credits: 2 });
+    expect(tooRich.status).toBe(400);
+    expect(tooRich.body.error.errors).toEqual([expect.objectContaining({ param: 'granted_credits' })]);
+    expect((await call('GET', `/v1/wallets?customer_id=${other.id}`)).body.total).toBe(0);
+    // Every amount a client sends is refused past the bound, naming it.
+    for (const [path, body, param] of [
+      ['/v1/payments', { customer_id: customer.id, amount: max + 1, currency: 'USD' }, 'amount'],
+      ['/v1/subscriptions', { customer_id: customer.id, plan_code: 'big', amount: max + 1, currency: 'USD' }, 'amount'],
+      ['/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'BIG', amount_off: max + 1, currency: 'USD' }, 'amount_off'],
+      ['/v1/invoices', { customer_id: customer.id, currency: 'USD', lines: [{ description: 'a', unit_amount: max }, { description: 'b', unit_amount: 1 }] }, 'lines'],
+      ['/v1/wallets', { customer_id: other.id, currency: 'USD', rate_amount: max + 1 }, 'rate_amount'],
+    ] as const) {
+      const refused = await call('POST', path, body);
+      expect(refused.status, path).toBe(400);
+      expect(refused.body.error.errors.map((e: any) => e.param), path).toContain(param);
+    }
+
+    // A balance stored past the bound before it existed: reads answer it exactly as digits, never 500.
+    await api.runtime.db.wallet.update({ where: { id: wallet }, data: { creditsBalance: 18_000_000_000_000n } });
+    const big = await call('GET', `/v1/wallets/${wallet}`);
+    expect(big.status).toBe(200);
+    expect(big.body).toMatchObject({ credits_balance: 18e12, balance_amount: '18000000000000000' });
+    const list = await call('GET', `/v1/wallets?customer_id=${customer.id}`);
+    expect(list.status).toBe(200);
+    expect(list.body.data[0].balance_amount).toBe('18000000000000000');
+    // It can still be emptied: the void's amount is answered as digits too.
+    const terminated = await call('DELETE', `/v1/wallets/${wallet}`);
+    expect(terminated.body).toMatchObject({ status: 'terminated', credits_balance: 0, balance_amount: 0 });
+    const { body: transactions } = await call('GET', `/v1/wallets/${wallet}/transactions?type=voided`);
+    expect(transactions.data).toEqual([expect.objectContaining({ credits: 18e12, amount: '18000000000000000', credits_balance_after: 0 })]);
+  });
+
   it('voids drafts only, refuses negative totals, and caps credit notes at what was billed', async () => {
     const { call, customer } = await setup('Invoices');
     const negative = await call('POST', '/v1/invoices', {

@@ -164,6 +164,24 @@ describe('customer deletion saga, on the real worker', () => {
     expect(successor.status).toBe(201);
   });
 
+  it('terminates a wallet whose stored balance is worth more than 2^53 - 1 (left by an older version)', async () => {
+    const { call } = await setup('Huge wallet');
+    const { body: customer } = await call('POST', '/v1/customers', { currency: 'USD' });
+    const { body: wallet } = await call('POST', '/v1/wallets', { customer_id: customer.id, currency: 'USD', rate_amount: 1000, granted_credits: 9e12 });
+    // Two grants of 9e12 credits, as the API accepted them before it refused the second.
+    await api.runtime.db.wallet.update({ where: { id: wallet.id }, data: { creditsBalance: 18_000_000_000_000n } });
+    await call('DELETE', `/v1/customers/${customer.id}`);
+    const handle = api.runtime.temporal.workflow.getHandle<typeof customerDeletionWorkflow>(workflowIds.customerDeletion(customer.id));
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.steps.find((step) => step.name === 'terminate_wallets')).toMatchObject({
+      state: 'completed',
+      detail: '1 wallets terminated, 1 with remaining credits voided',
+    });
+    const { body: transactions } = await call('GET', `/v1/wallet_transactions?customer_id=${customer.id}&type=voided`);
+    expect(transactions.data).toEqual([expect.objectContaining({ credits: 18e12, amount: '18000000000000000', credits_balance_after: 0 })]);
+  });
+
   it('waits as action_required on a business failure, never skipping it, and resumes that step on retry', async () => {
     const { call } = await setup('Stuck');
     const { body: customer } = await call('POST', '/v1/customers', { currency: 'EUR' });
