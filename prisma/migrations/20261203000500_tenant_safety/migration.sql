@@ -3,7 +3,7 @@
 -- Stored Idempotency-Key replies name the customers they concern, so the erasure of a deleted
 -- customer finds every one of them (a 409 naming it, a sequence preview rendered for it, an upsert
 -- by its external id) by an index rather than by searching the reply's text.
-ALTER TABLE "idempotency_records" ADD COLUMN "customer_ids" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[];
+ALTER TABLE "idempotency_records" ADD COLUMN "customer_ids" TEXT[] DEFAULT ARRAY[]::TEXT[];
 CREATE INDEX "idempotency_records_customer_ids_idx" ON "idempotency_records" USING GIN ("customer_ids");
 -- Replies stored before this migration: every customer id they contain (the erasure also matches
 -- what it still finds by the customer's id in the reply, so none is missed either way).
