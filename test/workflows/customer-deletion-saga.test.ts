@@ -38,9 +38,27 @@ describe('customer deletion saga, on the real worker', () => {
       metadata: { nickname: `amazing-${token}` },
       address: { line1: `${token} Navy Yard`, city: 'Arlington', postal_code: `P${token}`, country: 'US' },
     };
-    const created = await call('POST', '/v1/customers', { ...personal, currency: 'USD', tags: ['vip'] }, { 'Idempotency-Key': `create-${token}` });
+    const created = await call('POST', '/v1/customers', { ...personal, external_source: 'crm', currency: 'USD', tags: ['vip'] }, {
+      'Idempotency-Key': `create-${token}`,
+    });
     expect(created.status).toBe(201);
     const customer = created.body;
+    // Stored replies that concern the customer without showing its object: a 409 quoting its email
+    // (in another case), an upsert on its external-id path, a sequence preview rendered for it.
+    const stored = { 'Idempotency-Key': `conflict-${token}` };
+    const conflict = await call('POST', '/v1/customers', { email: personal.email.toUpperCase() }, stored);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.message.toLowerCase()).toContain(personal.email);
+    const upserted = await call('PUT', `/v1/customers/external/crm/${personal.external_id}`, { description: personal.description }, {
+      'Idempotency-Key': `upsert-${token}`,
+    });
+    expect(upserted.status).toBe(200);
+    const { body: sequence } = await call('POST', '/v1/sequences', {
+      name: 'Erasure', trigger_tag: `erasure-${token}`,
+      steps: [{ channel: 'email', template: { subject: 'Hi {{ customer.name }}', html: '<p>{{ customer.company_name }}</p>' } }],
+    });
+    const preview = await call('POST', `/v1/sequences/${sequence.id}/preview`, { customer_id: customer.id }, { 'Idempotency-Key': `preview-${token}` });
+    expect(preview.body.steps[0]).toMatchObject({ recipient: personal.email, subject: `Hi ${personal.name}` });
     const tenDaysAgo = new Date(Date.now() - 10 * DAY).toISOString();
     const subscribe = (billing_time: string, extra: object = {}) =>
       call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: billing_time, amount: 3100, currency: 'USD', billing_time, start_date: tenDaysAgo, ...extra });
@@ -142,8 +160,19 @@ describe('customer deletion saga, on the real worker', () => {
     const deletedEvent = events.find((e) => e.type === 'customer.deleted')!;
     const erasedEvent = await api.runtime.db.event.findUniqueOrThrow({ where: { id: deletedEvent.id } });
     expect((erasedEvent.data as any).object).toMatchObject({ id: customer.id, deleted: true, email: null, external_id: null, tags: ['vip'] });
-    const replay = await call('POST', '/v1/customers', { ...personal, currency: 'USD', tags: ['vip'] }, { 'Idempotency-Key': `create-${token}` });
+    const replay = await call('POST', '/v1/customers', { ...personal, external_source: 'crm', currency: 'USD', tags: ['vip'] }, {
+      'Idempotency-Key': `create-${token}`,
+    });
     expect(replay.body).toMatchObject({ id: customer.id, email: null, name: null });
+    // The other stored replies replay erased too: the 409 still names the customer, not its email.
+    const conflictReplay = await call('POST', '/v1/customers', { email: personal.email.toUpperCase() }, stored);
+    expect(conflictReplay.status).toBe(409);
+    expect(conflictReplay.body.error).toMatchObject({ param: 'email', customer_id: customer.id, message: expect.stringContaining("'[erased]'") });
+    const previewReplay = await call('POST', `/v1/sequences/${sequence.id}/preview`, { customer_id: customer.id }, { 'Idempotency-Key': `preview-${token}` });
+    expect(previewReplay.body.steps[0]).toMatchObject({ recipient: null, deliverable: true });
+    expect(previewReplay.body.steps[0].subject).toBeUndefined();
+    const paths = await api.runtime.db.idempotencyRecord.findMany({ where: { merchantId, key: `upsert-${token}` }, select: { path: true } });
+    expect(paths).toEqual([{ path: '/v1/customers/external/crm/[erased]' }]);
     expect((await call('GET', `/v1/invoices/${advanceInvoice.id}`)).body.billing_details).toMatchObject({
       name: personal.name, tax_id: personal.tax_id, company_name: personal.company_name,
     });
