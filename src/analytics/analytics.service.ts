@@ -45,7 +45,7 @@ export class AnalyticsService {
                s.total_spent AS "totalSpent", s.payment_count AS "paymentCount", s.average_payment AS "averagePayment",
                s.first_payment_at AS "firstPaymentAt", s.last_payment_at AS "lastPaymentAt", s.mrr,
                s.active_subscriptions AS "activeSubscriptions", s.subscription_status AS "subscriptionStatus",
-               s.computed_at AS "computedAt", c.email, c.name
+               s.invoice_count AS "invoiceCount", s.computed_at AS "computedAt", c.email, c.name
         FROM customer_stats s JOIN customers c ON c.id = s.customer_id
         WHERE s.merchant_id = ${scope.merchantId} AND s.environment = ${scope.environment}::"Environment"
           AND s.currency = ${query.currency} ${after}
