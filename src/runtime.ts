@@ -103,29 +103,53 @@ export async function startWorker(runtime: Runtime, config: Config, logger: Logg
   };
 }
 
+/** How long a process that crashed drains before it exits anyway. */
+export const CRASH_DRAIN_LIMIT_MS = 30_000;
+
 /**
- * Stops the parts in reverse order of start on SIGTERM or SIGINT. A signal in the first second is
- * the same Ctrl-C arriving twice (from the terminal and again forwarded by npm) and is ignored;
- * a later one exits at once. Parts pushed to the array later are stopped too.
+ * Stops the parts in reverse order of start on SIGTERM or SIGINT (exit 0). A signal in the first
+ * second is the same Ctrl-C arriving twice (from the terminal and again forwarded by npm) and is
+ * ignored; a later one exits at once. Parts pushed to the array later are stopped too.
+ *
+ * A stray promise rejection or an uncaught exception stops the process the same way, but exits 1
+ * (the supervisor restarts it): logged with its error and origin, then the parts stop taking work
+ * and drain (requests and activities in flight finish), for at most CRASH_DRAIN_LIMIT_MS.
  */
 export function stopOnSignal(parts: Running[], logger: Logger): void {
   let stoppingSince: number | undefined;
-  const stop = async (signal: string) => {
+  let crashed = false;
+  const stop = async (reason: string, exitCode: 0 | 1) => {
+    if (exitCode === 1) crashed = true;
     if (stoppingSince !== undefined) {
-      if (Date.now() - stoppingSince < 1_000) return;
-      logger.warn(`${signal} received again, exiting without waiting`);
+      if (exitCode === 1 || Date.now() - stoppingSince < 1_000) return;
+      logger.warn(`${reason} received again, exiting without waiting`);
       process.exit(1);
     }
     stoppingSince = Date.now();
-    logger.info(`${signal} received, shutting down`);
+    if (exitCode === 1) setTimeout(() => process.exit(1), CRASH_DRAIN_LIMIT_MS).unref();
     try {
       for (const part of [...parts].reverse()) await part.stop();
-      process.exit(0);
+      // A crash while a signal's shutdown drains still ends the process as failed.
+      process.exit(crashed ? 1 : 0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(1);
     }
   };
-  process.on('SIGTERM', (signal) => void stop(signal));
-  process.on('SIGINT', (signal) => void stop(signal));
+  const onSignal = (signal: string) => {
+    if (stoppingSince === undefined) logger.info(`${signal} received, shutting down`);
+    void stop(signal, 0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const onCrash = (origin: 'unhandledRejection' | 'uncaughtException') => (error: unknown) => {
+    logger.fatal(
+      { err: error, origin, draining: stoppingSince === undefined },
+      `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}: ` +
+        `${error instanceof Error ? error.message : String(error)}; draining, then exiting with code 1`,
+    );
+    void stop(origin, 1);
+  };
+  process.on('unhandledRejection', onCrash('unhandledRejection'));
+  process.on('uncaughtException', onCrash('uncaughtException'));
 }

@@ -35,8 +35,9 @@ export const analyticsOperations = {
     summary: 'Recompute every customer stat now',
     description:
       "Starts the LTV rollup of the key's merchant and environment (the nightly schedule runs it for everyone) and " +
-      'answers at once with its workflow run and a link to it in the Temporal Web UI; poll `status_url` for progress.',
-    responses: { 202: { description: 'The rollup, started', schema: StatsRollupObject } },
+      'answers at once with its workflow run and a link to it in the Temporal Web UI; poll `status_url` for progress. ' +
+      'One runs at a time per merchant and environment: while one is running, this answers that one (same id and run).',
+    responses: { 202: { description: 'The rollup, started, or the one already running', schema: StatsRollupObject } },
     errors: [503],
     handle: ({ stats }, { scope }) => stats.startRollup(scope),
   }),

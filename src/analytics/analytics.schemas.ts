@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WireInteger } from '../lib/money.js';
 import { Currency, CurrencyStats } from '../customers/customer.schemas.js';
 import { idSchema } from '../lib/ids.js';
 import { ListEnvelope } from '../lib/pagination.js';
@@ -24,13 +25,13 @@ export const CustomerLtvList = ListEnvelope(CustomerLtv).meta({ id: 'CustomerLtv
 export const CurrencySummary = z
   .object({
     currency: z.string(),
-    total_spent: z.number().int().meta({ description: "Every customer's total_spent, integer minor units." }),
+    total_spent: WireInteger.meta({ description: "Every customer's total_spent, integer minor units (a string of digits past 2^53 - 1)." }),
     total_spent_decimal: z.string(),
-    payment_count: z.number().int(),
-    average_payment: z.number().int().meta({ description: 'total_spent / payment_count, rounded half up.' }),
+    payment_count: WireInteger,
+    average_payment: WireInteger.meta({ description: 'total_spent / payment_count, rounded half up.' }),
     average_payment_decimal: z.string(),
     customers_with_payments: z.number().int(),
-    mrr: z.number().int(),
+    mrr: WireInteger,
     mrr_decimal: z.string(),
     active_subscriptions: z.number().int(),
   })

@@ -2,7 +2,7 @@ import { serializeCurrencyStats } from '../customers/customer.serializer.js';
 import { Prisma, type Db } from '../db.js';
 import type { CustomerStats } from '../generated/prisma/client.js';
 import { ValidationError } from '../lib/errors.js';
-import { exactAmount, minorUnitsToDecimal } from '../lib/money.js';
+import { wireInteger, minorUnitsToDecimal } from '../lib/money.js';
 import type { Page } from '../lib/pagination.js';
 import type { Scope } from '../lib/scope.js';
 import type { AnalyticsSummary, CurrencySummary, CustomerLtv, TopCustomersQuery } from './analytics.schemas.js';
@@ -45,7 +45,7 @@ export class AnalyticsService {
                s.total_spent AS "totalSpent", s.payment_count AS "paymentCount", s.average_payment AS "averagePayment",
                s.first_payment_at AS "firstPaymentAt", s.last_payment_at AS "lastPaymentAt", s.mrr,
                s.active_subscriptions AS "activeSubscriptions", s.subscription_status AS "subscriptionStatus",
-               s.computed_at AS "computedAt", c.email, c.name
+               s.invoice_count AS "invoiceCount", s.computed_at AS "computedAt", c.email, c.name
         FROM customer_stats s JOIN customers c ON c.id = s.customer_id
         WHERE s.merchant_id = ${scope.merchantId} AND s.environment = ${scope.environment}::"Environment"
           AND s.currency = ${query.currency} ${after}
@@ -98,13 +98,13 @@ function summarizeCurrency(row: CurrencyTotals): CurrencySummary {
   const average = roundedQuotient(row.total_spent, row.payment_count);
   return {
     currency: row.currency,
-    total_spent: exactAmount(row.total_spent),
+    total_spent: wireInteger(row.total_spent),
     total_spent_decimal: minorUnitsToDecimal(row.total_spent, row.currency),
-    payment_count: exactAmount(row.payment_count),
-    average_payment: exactAmount(average),
+    payment_count: wireInteger(row.payment_count),
+    average_payment: wireInteger(average),
     average_payment_decimal: minorUnitsToDecimal(average, row.currency),
     customers_with_payments: row.customers_with_payments,
-    mrr: exactAmount(row.mrr),
+    mrr: wireInteger(row.mrr),
     mrr_decimal: minorUnitsToDecimal(row.mrr, row.currency),
     active_subscriptions: row.active_subscriptions,
   };

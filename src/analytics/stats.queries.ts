@@ -29,7 +29,7 @@ function inScope(alias: string, selection: CustomerSelection): Prisma.Sql {
 }
 
 /**
- * Recomputes the stats rows of the selected customers from payments and subscriptions, set-based:
+ * Recomputes the stats rows of the selected customers from payments, subscriptions and invoices, set-based:
  * one statement upserts the rows that should exist, a second deletes the selection's other rows
  * (a currency no longer paid in, a deleted customer). Re-running it writes the same numbers. Run it
  * inside a transaction, so both statements commit together. Returns how many live customers it
@@ -79,10 +79,22 @@ function upsertStatement(selection: CustomerSelection): Prisma.Sql {
       WHERE ${customerIdIn('s.customer_id', selection)} AND s.status <> 'pending'
       GROUP BY s.customer_id, s.currency
     ),
+    invoiced AS (
+      SELECT i.customer_id, i.currency, count(*) AS invoice_count
+      FROM invoices i
+      WHERE ${customerIdIn('i.customer_id', selection)}
+      GROUP BY i.customer_id, i.currency
+    ),
+    figures AS (
+      SELECT customer_id, currency FROM paid
+      UNION SELECT customer_id, currency FROM subscribed
+      UNION SELECT customer_id, currency FROM invoiced
+    ),
     written AS (
       INSERT INTO customer_stats AS stats (customer_id, currency, merchant_id, environment, total_spent, payment_count,
-        average_payment, first_payment_at, last_payment_at, mrr, active_subscriptions, subscription_status, computed_at)
-      SELECT live.id, coalesce(paid.currency, subscribed.currency), live.merchant_id, live.environment,
+        average_payment, first_payment_at, last_payment_at, mrr, active_subscriptions, subscription_status, invoice_count,
+        computed_at)
+      SELECT live.id, figures.currency, live.merchant_id, live.environment,
              coalesce(paid.total_spent, 0),
              coalesce(paid.payment_count, 0),
              CASE WHEN paid.payment_count > 0 THEN round(paid.total_spent / paid.payment_count) ELSE 0 END,
@@ -92,10 +104,13 @@ function upsertStatement(selection: CustomerSelection): Prisma.Sql {
              CASE WHEN subscribed.active_subscriptions > 0 THEN 'active'
                   WHEN subscribed.customer_id IS NOT NULL THEN 'canceled'
                   ELSE 'none' END::"StatsSubscriptionStatus",
+             coalesce(invoiced.invoice_count, 0),
              computation.computed_at
-      FROM paid
-      FULL JOIN subscribed ON subscribed.customer_id = paid.customer_id AND subscribed.currency = paid.currency
-      JOIN live ON live.id = coalesce(paid.customer_id, subscribed.customer_id)
+      FROM figures
+      JOIN live ON live.id = figures.customer_id
+      LEFT JOIN paid ON paid.customer_id = figures.customer_id AND paid.currency = figures.currency
+      LEFT JOIN subscribed ON subscribed.customer_id = figures.customer_id AND subscribed.currency = figures.currency
+      LEFT JOIN invoiced ON invoiced.customer_id = figures.customer_id AND invoiced.currency = figures.currency
       CROSS JOIN computation
       ON CONFLICT (customer_id, currency) DO UPDATE SET
         total_spent = EXCLUDED.total_spent,
@@ -106,6 +121,7 @@ function upsertStatement(selection: CustomerSelection): Prisma.Sql {
         mrr = EXCLUDED.mrr,
         active_subscriptions = EXCLUDED.active_subscriptions,
         subscription_status = EXCLUDED.subscription_status,
+        invoice_count = EXCLUDED.invoice_count,
         computed_at = EXCLUDED.computed_at
       WHERE stats.computed_at <= EXCLUDED.computed_at
     )

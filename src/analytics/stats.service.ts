@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
@@ -65,23 +65,64 @@ export class StatsService {
     if (customerIds.length > 0) await refreshStats(tx, { ids: customerIds });
   }
 
-  /** Starts a rollup of the caller's merchant and environment now; the row is there when the API answers. */
+  /**
+   * Starts a rollup of the caller's merchant and environment now, unless one is running: then that
+   * one is answered (same id and run), so no tenant can run two full recomputations at once.
+   * Concurrent requests queue on a per-tenant advisory lock held until the new rollup's row
+   * commits; the row is there when the API answers.
+   */
   async startRollup(scope: Scope): Promise<StatsRollupObject> {
     const rollupScope: RollupScope = { merchantId: scope.merchantId, environment: scope.environment };
-    const rollupId = newId('statsRollup');
-    const workflowId = workflowIds.ltvRollup(rollupScope, rollupId);
-    const input: LtvRollupInput = { ...this.deps.rollup, scope: rollupScope, rollupId, digest: false };
-    const { temporal } = this.deps;
-    const handle = await temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
-      temporal.workflow.start(WORKFLOW_TYPES.ltvRollup, {
-        taskQueue: this.deps.taskQueue,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: scope.merchantId }],
-      }),
+    const rollup = await this.deps.db.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`ltv-rollup:${scope.merchantId}:${scope.environment}`}, 0))`;
+        const running = await tx.statsRollup.findFirst({
+          where: { merchantId: scope.merchantId, environment: scope.environment, status: 'running' },
+          orderBy: { createdAt: 'desc' },
+        });
+        if (running && (await this.stillRunning(tx, running))) return running;
+        const rollupId = newId('statsRollup');
+        const workflowId = workflowIds.ltvRollup(rollupScope, rollupId);
+        const input: LtvRollupInput = { ...this.deps.rollup, scope: rollupScope, rollupId, digest: false };
+        const { temporal } = this.deps;
+        const handle = await temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
+          temporal.workflow.start(WORKFLOW_TYPES.ltvRollup, {
+            taskQueue: this.deps.taskQueue,
+            workflowId,
+            args: [input],
+            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: scope.merchantId }],
+          }),
+        );
+        return this.recordRollup(tx, { id: rollupId, scope: rollupScope, workflowId, runId: handle.firstExecutionRunId });
+      },
+      // Long enough for the Temporal calls made while holding the lock.
+      { timeout: 3 * TEMPORAL_CALL_TIMEOUT_MS },
     );
-    const rollup = await this.recordRollup({ id: rollupId, scope: rollupScope, workflowId, runId: handle.firstExecutionRunId });
     return this.serialize(rollup);
+  }
+
+  /**
+   * Whether a rollup recorded as running still has a run in Temporal. One whose run ended without
+   * finishing (terminated by an operator, timed out) is marked failed, so it blocks no new rollup.
+   * When Temporal cannot say, it is taken as running: a new start would fail the same way.
+   */
+  private async stillRunning(tx: DbTx, rollup: StatsRollup): Promise<boolean> {
+    let status: string;
+    try {
+      const { temporal } = this.deps;
+      status = await temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, async () =>
+        (await temporal.workflow.getHandle(rollup.workflowId).describe()).status.name,
+      );
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) return true;
+      status = 'NOT_FOUND';
+    }
+    if (status === 'RUNNING') return true;
+    await tx.statsRollup.updateMany({
+      where: { id: rollup.id, status: 'running' },
+      data: { status: 'failed', failureReason: `its workflow run ended (${status}) before the rollup finished` },
+    });
+    return false;
   }
 
   async getRollup(scope: Scope, id: string): Promise<StatsRollupObject> {
@@ -97,7 +138,7 @@ export class StatsService {
    * customers in scope. Returns its id; safe to repeat.
    */
   async beginRollup(input: { rollupId?: string; scope?: RollupScope; workflowId: string; runId: string }): Promise<string> {
-    const rollup = await this.recordRollup({ id: input.rollupId ?? newId('statsRollup'), ...input, countCustomers: true });
+    const rollup = await this.recordRollup(this.deps.db, { id: input.rollupId ?? newId('statsRollup'), ...input, countCustomers: true });
     return rollup.id;
   }
 
@@ -184,7 +225,7 @@ export class StatsService {
    * Creates the rollup's row or completes it: the API (after Temporal took the run) and the run's
    * first activity both record it, in either order.
    */
-  private async recordRollup(rollup: {
+  private async recordRollup(db: Db | DbTx, rollup: {
     id: string;
     scope?: RollupScope;
     workflowId: string;
@@ -196,7 +237,7 @@ export class StatsService {
       ? Prisma.sql`(SELECT count(*)::int FROM customers WHERE deleted_at IS NULL
           AND (${scope?.merchantId ?? null}::text IS NULL OR (merchant_id = ${scope?.merchantId ?? null} AND environment = ${scope?.environment ?? null}::"Environment")))`
       : Prisma.sql`NULL::int`;
-    const [row] = await this.deps.db.$queryRaw<{ id: string }[]>`
+    const [row] = await db.$queryRaw<{ id: string }[]>`
       INSERT INTO stats_rollups (id, merchant_id, environment, workflow_id, run_id, customers_total)
       VALUES (${rollup.id}, ${scope?.merchantId ?? null}, ${scope?.environment ?? null}::"Environment", ${rollup.workflowId},
               ${rollup.runId}, ${total})
@@ -205,7 +246,7 @@ export class StatsService {
         customers_total = coalesce(stats_rollups.customers_total, EXCLUDED.customers_total),
         updated_at = now()
       RETURNING id`;
-    return this.deps.db.statsRollup.findUniqueOrThrow({ where: { id: row!.id } });
+    return db.statsRollup.findUniqueOrThrow({ where: { id: row!.id } });
   }
 
   private async customersDone(rollupId: string): Promise<number> {

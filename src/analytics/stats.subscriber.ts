@@ -1,14 +1,17 @@
 import type { BusEvent, EventSubscriber } from '../events/event-bus.js';
 import type { StatsService } from './stats.service.js';
 
-/** What changes a customer's stats: its payments and subscriptions, and its deletion. */
+/** What changes a customer's stats: its payments and subscriptions, a new invoice, and its deletion. */
 const wanted = (event: BusEvent) =>
   event.customerId !== null &&
-  (event.type.startsWith('payment.') || event.type.startsWith('subscription.') || event.type === 'customer.deleted');
+  (event.type.startsWith('payment.') ||
+    event.type.startsWith('subscription.') ||
+    event.type === 'invoice.created' ||
+    event.type === 'customer.deleted');
 
 /**
  * Keeps `customer_stats` fresh between nightly rollups: the customers of a relay batch's payment,
- * subscription and deletion events are recomputed in one set-based refresh, in the relay's
+ * subscription, invoice creation and deletion events are recomputed in one set-based refresh, in the relay's
  * transaction. No Temporal involved.
  */
 export function statsSubscriber(stats: StatsService): EventSubscriber {

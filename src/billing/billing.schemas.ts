@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Currency } from '../customers/customer.schemas.js';
 import { idSchema } from '../lib/ids.js';
+import { WireInteger } from '../lib/money.js';
 
 // Field shapes every billing resource shares.
 
@@ -14,8 +15,12 @@ export const Amount = z
   .max(Number.MAX_SAFE_INTEGER)
   .meta({ description: "Integer amount in the currency's minor unit (cents for USD, yen for JPY).", example: 1999 });
 
-/** An amount the API answers with. */
-export const MinorUnits = z.number().int().meta({ description: "Integer amount in the currency's minor unit." });
+/** An amount the API answers with (a string of digits in the rare case it is past 2^53 - 1). */
+export const MinorUnits = WireInteger.meta({
+  description: "Integer amount in the currency's minor unit; past ±9007199254740991 (2^53 - 1), a string of its digits.",
+});
+
+export { WireInteger };
 
 export const Text = (max: number) => z.string().trim().min(1).max(max);
 

@@ -2,6 +2,7 @@ import { isValidPhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
 import { idSchema } from '../lib/ids.js';
 import { isCountryCode, isCurrencyCode, isTimeZone } from '../lib/iso.js';
+import { WireInteger } from '../lib/money.js';
 import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
 
 // Create and update share these field rules. On create, null means "not set"; on update, null
@@ -171,20 +172,17 @@ const StatsSubscriptionStatus = z.enum(['none', 'active', 'canceled']).meta({
 export const CurrencyStats = z
   .object({
     currency: z.string().meta({ example: 'EUR' }),
-    total_spent: z
-      .number()
-      .int()
-      .meta({ description: 'Succeeded payments minus what was refunded of them, in integer minor units.', example: 12050 }),
+    total_spent: WireInteger.meta({
+      description: 'Succeeded payments minus what was refunded of them, in integer minor units (a string of digits past 2^53 - 1).',
+      example: 12050,
+    }),
     total_spent_decimal: z.string().meta({ example: '120.50' }),
     payment_count: z.number().int().meta({ description: 'Payments that succeeded, including those refunded since.' }),
-    average_payment: z
-      .number()
-      .int()
-      .meta({ description: 'total_spent / payment_count, rounded half up to the minor unit; 0 without payments.' }),
+    average_payment: WireInteger.meta({ description: 'total_spent / payment_count, rounded half up to the minor unit; 0 without payments.' }),
     average_payment_decimal: z.string(),
     first_payment_at: z.iso.datetime().nullable().meta({ description: 'When the first counted payment was paid.' }),
     last_payment_at: z.iso.datetime().nullable(),
-    mrr: z.number().int().meta({
+    mrr: WireInteger.meta({
       description:
         'Monthly recurring revenue of the active subscriptions in this currency (a yearly plan counts 1/12 of its ' +
         'amount), summed exactly and rounded half up to the minor unit once.',
@@ -192,6 +190,7 @@ export const CurrencyStats = z
     mrr_decimal: z.string(),
     active_subscriptions: z.number().int(),
     subscription_status: StatsSubscriptionStatus,
+    invoice_count: z.number().int().meta({ description: 'Invoices of the customer in this currency, in every status.' }),
     computed_at: z.iso.datetime().meta({ description: 'When these numbers were computed.' }),
   })
   .meta({ id: 'CurrencyStats' });
@@ -204,6 +203,10 @@ export const CustomerStats = z
       example: { USD: '120.50' },
     }),
     payment_count: z.number().int().meta({ description: 'Succeeded payments, in every currency.' }),
+    invoice_count: z
+      .number()
+      .int()
+      .meta({ description: 'Invoices of the customer in every currency and status (drafts, finalized, voided).' }),
     first_payment_at: z.iso.datetime().nullable(),
     last_payment_at: z.iso.datetime().nullable(),
     subscription_status: StatsSubscriptionStatus,

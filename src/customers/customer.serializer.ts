@@ -1,5 +1,5 @@
 import type { Customer, CustomerStats as CustomerStatsRow } from '../generated/prisma/client.js';
-import { exactAmount, minorUnitsToDecimal } from '../lib/money.js';
+import { wireInteger, minorUnitsToDecimal } from '../lib/money.js';
 import type { CurrencyStats, CustomerObject } from './customer.schemas.js';
 
 type Stats = NonNullable<CustomerObject['stats']>;
@@ -41,17 +41,18 @@ export function serializeCurrencyStats(row: CustomerStatsRow): CurrencyStats {
   const currency = row.currency;
   return {
     currency,
-    total_spent: exactAmount(row.totalSpent),
+    total_spent: wireInteger(row.totalSpent),
     total_spent_decimal: minorUnitsToDecimal(row.totalSpent, currency),
     payment_count: row.paymentCount,
-    average_payment: exactAmount(row.averagePayment),
+    average_payment: wireInteger(row.averagePayment),
     average_payment_decimal: minorUnitsToDecimal(row.averagePayment, currency),
     first_payment_at: row.firstPaymentAt?.toISOString() ?? null,
     last_payment_at: row.lastPaymentAt?.toISOString() ?? null,
-    mrr: exactAmount(row.mrr),
+    mrr: wireInteger(row.mrr),
     mrr_decimal: minorUnitsToDecimal(row.mrr, currency),
     active_subscriptions: row.activeSubscriptions,
     subscription_status: row.subscriptionStatus,
+    invoice_count: row.invoiceCount,
     computed_at: row.computedAt.toISOString(),
   };
 }
@@ -67,6 +68,7 @@ export function serializeCustomerStats(rows: CustomerStatsRow[]): Stats {
   return {
     total_spent: perCurrency((row) => row.totalSpent),
     payment_count: rows.reduce((sum, row) => sum + row.paymentCount, 0),
+    invoice_count: rows.reduce((sum, row) => sum + row.invoiceCount, 0),
     first_payment_at: earliest(rows.map((row) => row.firstPaymentAt))?.toISOString() ?? null,
     last_payment_at: latest(rows.map((row) => row.lastPaymentAt))?.toISOString() ?? null,
     subscription_status: rows.reduce<Stats['subscription_status']>(

@@ -1,4 +1,5 @@
 import type { Db, DbTx } from '../db.js';
+import type { Customer } from '../generated/prisma/client.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { redactCustomer } from '../lib/personal-data.js';
@@ -9,6 +10,12 @@ export interface ErasureSubject {
   customerId: string;
   merchantId: string;
   environment: Environment;
+  /**
+   * The customer's personal values as they were before this erasure (empty when a repeated
+   * erasure finds them cleared): stores that hold them in free text (an error message, a path)
+   * look for them.
+   */
+  personal: { values: string[]; externalSource: string | null; externalId: string | null };
 }
 
 /**
@@ -38,7 +45,12 @@ export class ErasureService {
       if (customer.status !== 'deleted') {
         throw new ConflictError(`Customer ${customerId} is ${customer.status}: only a deleted customer is erased`, 'id');
       }
-      const subject = { customerId, merchantId: customer.merchantId, environment: customer.environment };
+      const subject: ErasureSubject = {
+        customerId,
+        merchantId: customer.merchantId,
+        environment: customer.environment,
+        personal: { values: personalValues(customer), externalSource: customer.externalSource, externalId: customer.externalId },
+      };
       const counts: [number, string][] = [];
       for (const store of this.deps.stores) counts.push([await store.erase(tx, subject), store.name]);
       return summarize(counts);
@@ -73,17 +85,103 @@ export const eventPayloadStore: PersonalDataStore = {
   },
 };
 
-/** Stored idempotent replies that show the customer (creates, updates, upserts, batches). */
+/**
+ * Stored Idempotency-Key replies that concern the customer: every reply naming it (recorded with
+ * the reply in `customer_ids`: creates, updates, upserts, batches, a 409 naming it as the existing
+ * customer, a sequence preview rendered for it) and every request made on its external-id path.
+ * Customer objects and billing snapshots in them are erased, preview steps lose their recipient
+ * and rendered content, error messages lose its values, and the path loses its external id. The
+ * request hash stays, so a retry of the same request still replays (the erased reply).
+ */
 export const idempotencyReplyStore: PersonalDataStore = {
   name: 'stored replies',
-  async erase(tx, { customerId, merchantId, environment }) {
-    const replies = await tx.$queryRaw<{ id: string; json: unknown }[]>`
-      SELECT id, response_body AS json FROM idempotency_records
+  async erase(tx, subject) {
+    const { customerId, merchantId, environment } = subject;
+    const records = await tx.$queryRaw<{ id: string; path: string; json: unknown }[]>`
+      SELECT id, path, response_body AS json FROM idempotency_records
       WHERE merchant_id = ${merchantId} AND environment = ${environment}::"Environment"
-        AND strpos(response_body::text, ${`"${customerId}"`}) > 0`;
-    return rewriteJson(tx, 'idempotency_records', 'response_body', replies, customerId);
+        AND (customer_ids @> ARRAY[${customerId}]::text[]
+             OR (${subject.personal.externalId}::text IS NOT NULL AND path LIKE '/v1/customers/external/%'))`;
+    const changed = records.flatMap((record) => {
+      const erased = eraseReply(record, subject);
+      return erased ? [{ id: record.id, ...erased }] : [];
+    });
+    if (changed.length === 0) return 0;
+    await tx.$executeRawUnsafe(
+      `UPDATE idempotency_records t SET response_body = u.json, path = u.path
+       FROM jsonb_to_recordset($1::jsonb) AS u(id text, json jsonb, path text) WHERE t.id = u.id`,
+      JSON.stringify(changed),
+    );
+    return changed.length;
   },
 };
+
+const ERASED = '[erased]';
+const ERASED_MESSAGE = 'This reply concerned a customer whose personal data was erased.';
+const EXTERNAL_PATH = /^(\/v1\/customers\/external\/)([^/?#]+)\/([^/?#]+)(.*)$/s;
+
+/** The erased form of one stored reply and its path, or undefined when it holds nothing of the customer. */
+function eraseReply(record: { path: string; json: unknown }, subject: ErasureSubject): { json: unknown; path: string } | undefined {
+  const { customerId, personal } = subject;
+  let changed = false;
+  let path = record.path;
+  const external = EXTERNAL_PATH.exec(path);
+  if (external && personal.externalId !== null && decoded(external[3]!) === personal.externalId && decoded(external[2]!) === personal.externalSource) {
+    path = `${external[1]}${external[2]}/${ERASED}${external[4]}`;
+    changed = true;
+  }
+  const redacted = redactCustomer(record.json, customerId);
+  let json = redacted.value;
+  changed ||= redacted.changed;
+  // Error messages quote values ("A customer with email '…' already exists", a batch item's
+  // error): each of the customer's values is erased where quoted (in any case: emails are unique
+  // case-insensitively), and a message still holding one is replaced whole.
+  const patterns = personal.values.map((value) => new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'));
+  const holds = (text: string) => patterns.some((pattern) => text.search(pattern) >= 0);
+  const eraseMessage = (message: string) => {
+    if (!holds(message)) return message;
+    changed = true;
+    const quotedOut = patterns.reduce((text, pattern) => text.replace(new RegExp(`'${pattern.source}'`, 'gi'), `'${ERASED}'`), message);
+    return holds(quotedOut) ? ERASED_MESSAGE : quotedOut;
+  };
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, child]) => [key, key === 'message' && typeof child === 'string' ? eraseMessage(child) : walk(child)]),
+    );
+  };
+  if (patterns.length > 0) json = walk(json);
+  return changed ? { json, path } : undefined;
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The customer's personal values as text: what an erased free-text copy must no longer contain. */
+function personalValues(customer: Customer): string[] {
+  const metadata = Object.values((customer.metadata ?? {}) as Record<string, unknown>).filter((value): value is string => typeof value === 'string');
+  return [
+    customer.email,
+    customer.phone,
+    customer.name,
+    customer.externalId,
+    customer.companyName,
+    customer.taxId,
+    customer.description,
+    customer.addressLine1,
+    customer.addressLine2,
+    customer.addressCity,
+    customer.addressState,
+    customer.addressPostalCode,
+    ...metadata,
+  ].filter((value): value is string => typeof value === 'string' && value.length > 0);
+}
 
 /** Writes back, in one statement, the JSON documents that held the customer's personal data. */
 async function rewriteJson(

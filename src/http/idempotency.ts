@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation, type Db, type DbTx, type Prisma } from '../db.js';
 import { IdempotencyError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { customerIdsIn } from '../lib/personal-data.js';
 import type { Scope } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { scopeOf } from './context.js';
@@ -122,6 +123,8 @@ function storedReply(reply: Reply) {
     status: 'completed' as const,
     responseStatus: reply.status,
     responseBody: (reply.body ?? null) as Prisma.InputJsonValue,
+    // The customers the reply concerns, by which a customer's erasure finds it.
+    customerIds: customerIdsIn(reply.body ?? null),
     lockedUntil: null,
   };
 }

@@ -124,6 +124,32 @@ describe('billing objects', () => {
     expect(other.body.error.param).toBe('currency');
   });
 
+  it('credits the unused days of what the period invoice charged after its coupons, not of the list price', async () => {
+    // Issue 23's case: a 100.00 plan billed in advance with a 50% coupon (50.00 charged), ended with
+    // 19 of its 30 days unused. The customer used 11 days of a 50.00 period: 50.00 x 19 / 30 =
+    // 31.666..., rounded down to the minor unit as every proration is: 31.66 (the 50.00 of the old
+    // rule left the 11 days unpaid).
+    const { call, customer } = await setup('Discounted period');
+    await call('POST', '/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'HALF', percent_off: 50, frequency: 'forever' });
+    const { body: subscription } = await call('POST', '/v1/subscriptions', {
+      customer_id: customer.id, plan_code: 'pro', amount: 10000, currency: 'USD', billing_time: 'in_advance',
+    });
+    const { body: invoices } = await call('GET', `/v1/customers/${customer.id}/invoices`);
+    expect(invoices.data).toEqual([expect.objectContaining({ subtotal: 10000, coupons_amount: 5000, total: 5000, status: 'finalized' })]);
+    // The period is moved so that cancelling now leaves 19 whole days of 30 (10.5 days used).
+    const start = new Date(Date.now() - 10.5 * DAY);
+    const end = new Date(start.getTime() + 30 * DAY);
+    const { db } = api.runtime;
+    await db.subscription.update({ where: { id: subscription.id }, data: { currentPeriodStart: start, currentPeriodEnd: end } });
+    await db.invoiceLine.updateMany({ where: { subscriptionId: subscription.id }, data: { periodStart: start, periodEnd: end } });
+
+    expect((await call('POST', `/v1/subscriptions/${subscription.id}/cancel`)).body.status).toBe('terminated');
+    const notes = await call('GET', `/v1/customers/${customer.id}/credit_notes`);
+    expect(notes.body.data).toEqual([
+      expect.objectContaining({ invoice_id: invoices.data[0].id, amount: 3166, description: 'Unused time of pro: 19 of 30 days' }),
+    ]);
+  });
+
   it('discounts subscription invoices with applied coupons, oldest first, and terminates used-up ones', async () => {
     const { call, customer, eventTypes } = await setup('Coupons');
     const fixed = await call('POST', '/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'TENOFF', amount_off: 1000, currency: 'USD' });
@@ -204,6 +230,54 @@ describe('billing objects', () => {
     // The currency is free again for a new wallet.
     expect((await call('POST', '/v1/wallets', { customer_id: customer.id, currency: 'USD' })).status).toBe(201);
     expect((await call('GET', `/v1/customers/${customer.id}/wallets`)).body.total).toBe(2);
+  });
+
+  it('keeps every amount and balance exact on the wire: refuses what would pass 2^53 - 1, reads a larger stored one as digits', async () => {
+    const { call, customer } = await setup('Exact amounts');
+    const max = Number.MAX_SAFE_INTEGER;
+    // Issue 23: two grants of 9e12 credits at 1000 each are worth 1.8e16, past 2^53 - 1.
+    const created = await call('POST', '/v1/wallets', { customer_id: customer.id, currency: 'USD', rate_amount: 1000, granted_credits: 9e12 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ credits_balance: 9e12, balance_amount: 9e15 });
+    const wallet = created.body.id;
+    const second = await call('POST', `/v1/wallets/${wallet}/transactions`, { type: 'granted', credits: 9e12 });
+    expect(second.status).toBe(400);
+    expect(second.body.error.errors).toEqual([expect.objectContaining({ param: 'credits' })]);
+    expect((await call('POST', `/v1/wallets/${wallet}/transactions`, { type: 'purchased', credits: 9e12 })).status).toBe(400);
+    expect((await call('GET', `/v1/wallets/${wallet}`)).body).toMatchObject({ credits_balance: 9e12, balance_amount: 9e15 });
+    expect((await call('GET', `/v1/invoices?customer_id=${customer.id}`)).body.total).toBe(0);
+    // A sum past the bound at creation names its field; nothing of the wallet is left behind.
+    const { body: other } = await call('POST', '/v1/customers', { currency: 'USD' });
+    const tooRich = await call('POST', '/v1/wallets', { customer_id: other.id, currency: 'USD', rate_amount: 2, granted_credits: max - 1, purchased_credits: 2 });
+    expect(tooRich.status).toBe(400);
+    expect(tooRich.body.error.errors).toEqual([expect.objectContaining({ param: 'granted_credits' })]);
+    expect((await call('GET', `/v1/wallets?customer_id=${other.id}`)).body.total).toBe(0);
+    // Every amount a client sends is refused past the bound, naming it.
+    for (const [path, body, param] of [
+      ['/v1/payments', { customer_id: customer.id, amount: max + 1, currency: 'USD' }, 'amount'],
+      ['/v1/subscriptions', { customer_id: customer.id, plan_code: 'big', amount: max + 1, currency: 'USD' }, 'amount'],
+      ['/v1/applied_coupons', { customer_id: customer.id, coupon_code: 'BIG', amount_off: max + 1, currency: 'USD' }, 'amount_off'],
+      ['/v1/invoices', { customer_id: customer.id, currency: 'USD', lines: [{ description: 'a', unit_amount: max }, { description: 'b', unit_amount: 1 }] }, 'lines'],
+      ['/v1/wallets', { customer_id: other.id, currency: 'USD', rate_amount: max + 1 }, 'rate_amount'],
+    ] as const) {
+      const refused = await call('POST', path, body);
+      expect(refused.status, path).toBe(400);
+      expect(refused.body.error.errors.map((e: any) => e.param), path).toContain(param);
+    }
+
+    // A balance stored past the bound before it existed: reads answer it exactly as digits, never 500.
+    await api.runtime.db.wallet.update({ where: { id: wallet }, data: { creditsBalance: 18_000_000_000_000n } });
+    const big = await call('GET', `/v1/wallets/${wallet}`);
+    expect(big.status).toBe(200);
+    expect(big.body).toMatchObject({ credits_balance: 18e12, balance_amount: '18000000000000000' });
+    const list = await call('GET', `/v1/wallets?customer_id=${customer.id}`);
+    expect(list.status).toBe(200);
+    expect(list.body.data[0].balance_amount).toBe('18000000000000000');
+    // It can still be emptied: the void's amount is answered as digits too.
+    const terminated = await call('DELETE', `/v1/wallets/${wallet}`);
+    expect(terminated.body).toMatchObject({ status: 'terminated', credits_balance: 0, balance_amount: 0 });
+    const { body: transactions } = await call('GET', `/v1/wallets/${wallet}/transactions?type=voided`);
+    expect(transactions.data).toEqual([expect.objectContaining({ credits: 18e12, amount: '18000000000000000', credits_balance_after: 0 })]);
   });
 
   it('voids drafts only, refuses negative totals, and caps credit notes at what was billed', async () => {

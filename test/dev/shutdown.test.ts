@@ -1,9 +1,12 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/stack.js';
+import { PROJECT_ROOT } from '../../src/lib/paths.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { freshDatabase, type FreshDatabase } from '../support/database.js';
@@ -33,23 +36,25 @@ describe('graceful shutdown of the production roles', () => {
     }
   });
 
-  it('the API drains on SIGTERM: a request in flight finishes, then it exits 0', async () => {
+  /**
+   * The API role as its own process, with a PATCH in flight inside it: the customer's row is held
+   * by another connection until `release`, so the request waits in the API meanwhile.
+   */
+  async function apiWithRequestInFlight(merchant: string, name: string, preload: string[] = []) {
     const config = testConfig();
     const port = await freePort();
-    const { child, output } = startRole('api', {
-      DATABASE_URL: config.DATABASE_URL,
-      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-    });
+    const role = startRole(
+      'api',
+      { DATABASE_URL: config.DATABASE_URL, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, PORT: String(port), LOG_LEVEL: 'info' },
+      preload,
+    );
     const base = `http://127.0.0.1:${port}`;
     await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 30_000, 'api start');
 
     const helper = await startTestApi();
-    const { sandboxKey: key } = await helper.merchant('Shutdown');
+    const { sandboxKey: key } = await helper.merchant(merchant);
     const { body: customer } = await helper.request('POST', '/v1/customers', { key, body: { name: 'before' } });
     await helper.stop();
-    // Holding the customer's row keeps the PATCH in flight inside the API while SIGTERM arrives.
     const locker = new pg.Client({ connectionString: config.DATABASE_URL });
     await locker.connect();
     await locker.query('BEGIN');
@@ -57,19 +62,52 @@ describe('graceful shutdown of the production roles', () => {
     const inFlight = fetch(`${base}/v1/customers/${customer.id}`, {
       method: 'PATCH',
       headers: { 'x-api-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'during shutdown' }),
+      body: JSON.stringify({ name }),
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
+    return {
+      ...role,
+      base,
+      /** Lets the PATCH go on; answers its response, which must be 200 with the new name. */
+      async release() {
+        await locker.query('COMMIT');
+        await locker.end();
+        const response = await inFlight;
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as { name: string }).name).toBe(name);
+      },
+    };
+  }
+
+  it('the API drains on SIGTERM: a request in flight finishes, then it exits 0', async () => {
+    const { child, output, release } = await apiWithRequestInFlight('Shutdown', 'during shutdown');
     child.kill('SIGTERM');
     await eventually(async () => (output.join('').includes('SIGTERM received') ? true : undefined), 5_000, 'SIGTERM logged');
-    await locker.query('COMMIT');
-    await locker.end();
-
-    const response = await inFlight;
-    expect(response.status).toBe(200);
-    expect(((await response.json()) as { name: string }).name).toBe('during shutdown');
+    await release();
     const [code] = await once(child, 'exit');
     expect(code, output.join('')).toBe(0);
+  }, 120_000);
+
+  it('the API stops on a stray promise rejection: logged with its error, the request in flight finishes, then it exits 1', async () => {
+    const hook = pathToFileURL(join(PROJECT_ROOT, 'test/support/stray-rejection.mjs')).href;
+    const { child, output, base, release } = await apiWithRequestInFlight('Stray rejection', 'during the crash', [hook]);
+    await fetch(`${base}/health`, { headers: { 'x-test-stray-rejection': 'forgotten await' } });
+    const crashLine = await eventually(
+      async () => output.join('').split('\n').find((line) => line.includes('unhandled promise rejection')),
+      5_000,
+      'the rejection logged',
+    );
+    expect(JSON.parse(crashLine)).toMatchObject({
+      level: 60,
+      origin: 'unhandledRejection',
+      err: expect.objectContaining({ message: 'stray rejection: forgotten await', stack: expect.stringContaining('stray-rejection.mjs') }),
+    });
+    // It takes no new work while draining, and waits for the request in flight.
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+    expect(child.exitCode).toBeNull();
+    await release();
+    const [code] = await once(child, 'exit');
+    expect(code, output.join('')).toBe(1);
   }, 120_000);
 
   describe('the worker', () => {

@@ -1,8 +1,9 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions.js';
 import { recordEvents } from '../../src/events/outbox.js';
 import { newId } from '../../src/lib/ids.js';
-import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { eventually, startTestApi, testConfig, type TestApi } from '../support/harness.js';
 
 describe('customer analytics: stats, top customers, summary and rollups over HTTP', () => {
   let api: TestApi;
@@ -255,5 +256,52 @@ describe('customer analytics: stats, top customers, summary and rollups over HTT
     const other = await api.merchant('Rollup onlooker');
     expect((await api.request('GET', started.body.status_url, { key: other.sandboxKey })).status).toBe(404);
     expect((await api.request('GET', started.body.status_url, { key: liveKey })).status).toBe(404);
+  });
+  it('runs one rollup per merchant and environment: simultaneous and later starts answer the running one', async () => {
+    const { sandboxKey: key, liveKey, merchantId } = await api.merchant('Rollup once');
+    const held = await customer(key, 'held@rollup.test');
+    const { db } = api.runtime;
+    await db.payment.create({ data: paymentRow(merchantId, held, 1_000n, 'USD', 'succeeded') });
+    await db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, [held]));
+    // Holding the customer's stats row keeps the rollup's batch, hence the rollup, running.
+    const locker = new pg.Client({ connectionString: testConfig().DATABASE_URL });
+    await locker.connect();
+    let replacement: Awaited<ReturnType<typeof api.request>>;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM customer_stats WHERE customer_id = $1 FOR UPDATE', [held]);
+      const start = () => api.request('POST', '/v1/analytics/rollups', { key });
+      const [first, second] = await Promise.all([start(), start()]);
+      expect([first.status, second.status]).toEqual([202, 202]);
+      expect(second.body).toMatchObject({ id: first.body.id, run_id: first.body.run_id, status: 'running' });
+      const later = await start();
+      expect(later.body).toMatchObject({ id: first.body.id, run_id: first.body.run_id });
+      expect(await db.statsRollup.count({ where: { merchantId } })).toBe(1);
+      // Another environment of the merchant is another tenant.
+      const live = await api.request('POST', '/v1/analytics/rollups', { key: liveKey });
+      expect(live.status).toBe(202);
+      expect(live.body.id).not.toBe(first.body.id);
+      // A rollup whose run was terminated without finishing blocks no new one: it is marked failed.
+      await api.runtime.temporal.workflow.getHandle(first.body.workflow_id).terminate('test');
+      replacement = await start();
+      expect(replacement.status).toBe(202);
+      expect(replacement.body.id).not.toBe(first.body.id);
+      expect((await api.request('GET', `/v1/analytics/rollups/${first.body.id}`, { key })).body).toMatchObject({
+        status: 'failed',
+        failure_reason: expect.stringContaining('TERMINATED'),
+      });
+      expect((await start()).body.id).toBe(replacement.body.id);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    const done = await eventually(async () => {
+      const progress = await api.request('GET', `/v1/analytics/rollups/${replacement.body.id}`, { key });
+      return progress.body.status === 'completed' ? progress.body : undefined;
+    }, 20_000, 'the held rollup');
+    expect(done.customers_done).toBe(1);
+    const next = await api.request('POST', '/v1/analytics/rollups', { key });
+    expect(next.status).toBe(202);
+    expect(next.body.id).not.toBe(replacement.body.id);
   });
 });

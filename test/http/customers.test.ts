@@ -24,7 +24,7 @@ describe('customer registry', () => {
       name: 'Ada Lovelace',
       tags: ['vip', 'beta', 'vip'],
       metadata: { plan: 'pro', seats: 3, trial: false, note: null },
-      address: { line1: '1 Rue de Rivoli', city: 'Paris', postal_code: '75001', country: 'fr' },
+      address: { line1: '1 Rue de Rivoli', line2: 'Bâtiment B', city: 'Paris', state: 'IDF', postal_code: '75001', country: 'fr' },
       company_name: 'Analytical Engines',
       tax_id: 'FR123',
       description: 'first customer',
@@ -32,6 +32,7 @@ describe('customer registry', () => {
       currency: 'eur',
     });
     expect(response.status).toBe(201);
+    // Every field seed 001 names for the customer object (in the API's snake_case; times are ISO 8601).
     expect(response.body).toMatchObject({
       object: 'customer',
       environment: 'sandbox',
@@ -40,14 +41,19 @@ describe('customer registry', () => {
       external_source: 'app',
       email: 'Ada@Example.com',
       phone: '+33612345678',
+      name: 'Ada Lovelace',
       tags: ['vip', 'beta'],
       metadata: { plan: 'pro', seats: 3, trial: false },
-      address: { line1: '1 Rue de Rivoli', line2: null, city: 'Paris', state: null, postal_code: '75001', country: 'FR' },
+      address: { line1: '1 Rue de Rivoli', line2: 'Bâtiment B', city: 'Paris', state: 'IDF', postal_code: '75001', country: 'FR' },
+      company_name: 'Analytical Engines',
+      tax_id: 'FR123',
+      description: 'first customer',
       timezone: 'Europe/Paris',
       currency: 'EUR',
     });
     expect(response.body.id).toMatch(/^cus_[0-9A-Z]{26}$/);
     expect(Date.parse(response.body.created)).not.toBeNaN();
+    expect(Date.parse(response.body.updated)).not.toBeNaN();
     const fetched = await api.request('GET', `/v1/customers/${response.body.id}`, { key });
     expect(fetched.body).toEqual(response.body);
   });
@@ -168,25 +174,31 @@ describe('customer registry', () => {
         payments.map((row) => ({ type: `payment.${row.status}` as const, object: { id: row.id }, customerId: customer.id })),
       );
     });
-    await api.runtime.db.invoice.create({
-      data: { id: newId('invoice'), merchantId, environment: 'sandbox', customerId: customer.id, currency: 'USD', total: 1999n },
+    // Through the API, so its invoice.created event reaches the stats subscriber like the payments'.
+    const draft = await api.request('POST', '/v1/invoices', {
+      key,
+      body: { customer_id: customer.id, currency: 'USD', lines: [{ description: 'Setup', unit_amount: 1999 }] },
     });
+    expect(draft.status).toBe(201);
     const stats = await eventually(async () => {
       const response = await api.request('GET', `/v1/customers/${customer.id}?expand=stats`, { key });
-      return response.body.stats.payment_count === 3 ? response.body.stats : undefined;
+      return response.body.stats.payment_count === 3 && response.body.stats.invoice_count === 1 ? response.body.stats : undefined;
     }, 15_000, 'the stats subscriber');
+    // Every stats field seed 001 names: invoiceCount, chargeCount (payment_count), totalSpent.
     expect(stats).toEqual({
       total_spent: { JPY: '500', USD: '120.00' },
       payment_count: 3,
+      invoice_count: 1,
       first_payment_at: '2026-01-01T00:00:00.000Z',
       last_payment_at: '2026-03-01T00:00:00.000Z',
       subscription_status: 'none',
       mrr: { JPY: '0', USD: '0.00' },
       computed_at: expect.any(String),
       currencies: [
-        expect.objectContaining({ currency: 'JPY', total_spent: 500, total_spent_decimal: '500', payment_count: 1, average_payment: 500 }),
+        expect.objectContaining({ currency: 'JPY', total_spent: 500, total_spent_decimal: '500', payment_count: 1, average_payment: 500, invoice_count: 0 }),
         expect.objectContaining({
           currency: 'USD',
+          invoice_count: 1,
           total_spent: 12000,
           total_spent_decimal: '120.00',
           payment_count: 2,

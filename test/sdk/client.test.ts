@@ -60,6 +60,7 @@ describe('SDK client derived from the operations, against the running API', () =
     expect(expanded.stats).toEqual({
       total_spent: {},
       payment_count: 0,
+      invoice_count: 0,
       first_payment_at: null,
       last_payment_at: null,
       subscription_status: 'none',

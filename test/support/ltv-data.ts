@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { Db } from '../../src/db.js';
 import { newId } from '../../src/lib/ids.js';
 import type { Scope } from '../../src/lib/scope.js';
-import type { OraclePayment, OracleSubscription } from './ltv-oracle.js';
+import type { OracleInvoice, OraclePayment, OracleSubscription } from './ltv-oracle.js';
 
 // Random billing data for LTV tests, inserted with Prisma as the billing API would leave it.
 
@@ -26,10 +26,17 @@ export interface ScenarioSubscription {
   status: OracleSubscription['status'];
 }
 
+export interface ScenarioInvoice {
+  customer: number;
+  currency: string;
+  status: OracleInvoice['status'];
+}
+
 export interface Scenario {
   customers: { deleted: boolean }[];
   payments: ScenarioPayment[];
   subscriptions: ScenarioSubscription[];
+  invoices: ScenarioInvoice[];
 }
 
 export interface InsertedScenario {
@@ -37,6 +44,7 @@ export interface InsertedScenario {
   liveCustomerIds: string[];
   payments: OraclePayment[];
   subscriptions: OracleSubscription[];
+  invoices: OracleInvoice[];
 }
 
 const currency = fc.constantFrom('USD', 'EUR', 'JPY');
@@ -47,6 +55,8 @@ export function scenarioArbitrary(limits: {
   customers: number;
   payments: number;
   subscriptions: number;
+  /** Invoices: up to as many as subscriptions unless given. */
+  invoices?: number;
   min?: { customers?: number; payments?: number };
 }): fc.Arbitrary<Scenario> {
   return fc.record({
@@ -77,10 +87,14 @@ export function scenarioArbitrary(limits: {
       }),
       { maxLength: limits.subscriptions, size: 'max' },
     ),
+    invoices: fc.array(
+      fc.record({ customer: fc.nat(), currency, status: fc.constantFrom('draft', 'finalized', 'voided') }),
+      { maxLength: limits.invoices ?? limits.subscriptions, size: 'max' },
+    ),
   });
 }
 
-/** Inserts a scenario for one merchant: customers, payments with their refunds, subscriptions. */
+/** Inserts a scenario for one merchant: customers, payments with their refunds, subscriptions, invoices. */
 export async function insertScenario(db: Db, scope: Scope, scenario: Scenario): Promise<InsertedScenario> {
   const tenant = { merchantId: scope.merchantId, environment: scope.environment };
   const customers = scenario.customers.map((customer) => ({
@@ -130,16 +144,26 @@ export async function insertScenario(db: Db, scope: Scope, scenario: Scenario): 
     currentPeriodStart: new Date('2026-01-01T00:00:00Z'),
     currentPeriodEnd: new Date('2026-02-01T00:00:00Z'),
   }));
+  const invoices = scenario.invoices.map((invoice) => ({
+    id: newId('invoice'),
+    ...tenant,
+    customerId: customerAt(invoice.customer),
+    currency: invoice.currency,
+    status: invoice.status,
+    invoiceType: 'one_off' as const,
+  }));
   await db.$transaction([
     db.customer.createMany({ data: customers }),
     db.payment.createMany({ data: payments }),
     db.refund.createMany({ data: refunds }),
     db.subscription.createMany({ data: subscriptions }),
+    db.invoice.createMany({ data: invoices }),
   ]);
   return {
     customerIds: customers.map((customer) => customer.id),
     liveCustomerIds: customers.filter((customer) => customer.status === 'active').map((customer) => customer.id),
     payments,
     subscriptions,
+    invoices,
   };
 }

@@ -21,6 +21,12 @@ export interface OracleSubscription {
   status: 'pending' | 'active' | 'terminated' | 'canceled';
 }
 
+export interface OracleInvoice {
+  customerId: string;
+  currency: string;
+  status: 'draft' | 'finalized' | 'voided';
+}
+
 /** A stats row as the tests compare it: every figure, without the time it was computed. */
 export interface ComparableStats {
   customerId: string;
@@ -33,13 +39,19 @@ export interface ComparableStats {
   mrr: bigint;
   activeSubscriptions: number;
   subscriptionStatus: 'none' | 'active' | 'canceled';
+  invoiceCount: number;
 }
 
 const PAID = new Set(['succeeded', 'partially_refunded', 'refunded']);
 const key = (row: ComparableStats) => `${row.customerId}/${row.currency}`;
 
 /** The rows customer_stats must hold for these live customers, sorted by customer and currency. */
-export function expectedStats(liveCustomerIds: string[], payments: OraclePayment[], subscriptions: OracleSubscription[]): ComparableStats[] {
+export function expectedStats(
+  liveCustomerIds: string[],
+  payments: OraclePayment[],
+  subscriptions: OracleSubscription[],
+  invoices: OracleInvoice[],
+): ComparableStats[] {
   const live = new Set(liveCustomerIds);
   const rows = new Map<string, ComparableStats & { twelfths: bigint; anySubscription: boolean }>();
   const rowFor = (customerId: string, currency: string) => {
@@ -57,6 +69,7 @@ export function expectedStats(liveCustomerIds: string[], payments: OraclePayment
         mrr: 0n,
         activeSubscriptions: 0,
         subscriptionStatus: 'none',
+        invoiceCount: 0,
         twelfths: 0n,
         anySubscription: false,
       };
@@ -81,6 +94,10 @@ export function expectedStats(liveCustomerIds: string[], payments: OraclePayment
       row.activeSubscriptions += 1;
       row.twelfths += subscription.interval === 'month' ? subscription.amount * 12n : subscription.amount;
     }
+  }
+  // Every invoice counts, whatever its status (drafts and voided ones too).
+  for (const invoice of invoices) {
+    if (live.has(invoice.customerId)) rowFor(invoice.customerId, invoice.currency).invoiceCount += 1;
   }
   return [...rows.values()]
     .map(({ twelfths, anySubscription, ...row }) => ({
@@ -108,6 +125,7 @@ export async function storedStats(db: Db, merchantId: string): Promise<Comparabl
       mrr: row.mrr,
       activeSubscriptions: row.activeSubscriptions,
       subscriptionStatus: row.subscriptionStatus,
+      invoiceCount: row.invoiceCount,
     }))
     .sort((a, b) => key(a).localeCompare(key(b)));
 }

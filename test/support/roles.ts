@@ -2,9 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { eventually, testConfig } from './harness.js';
 
-/** Starts `src/main.ts <role>` as its own process, the way `npm run start:<role>` does. */
-export function startRole(role: 'api' | 'worker', env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+/**
+ * Starts `src/main.ts <role>` as its own process, the way `npm run start:<role>` does; `preload`
+ * modules (test hooks) are loaded first with `--import`.
+ */
+export function startRole(role: 'api' | 'worker', env: Record<string, string>, preload: string[] = []) {
+  const imports = ['tsx', ...preload].flatMap((module) => ['--import', module]);
+  const child = spawn(process.execPath, [...imports, 'src/main.ts', role], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

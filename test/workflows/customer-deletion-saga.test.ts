@@ -38,9 +38,27 @@ describe('customer deletion saga, on the real worker', () => {
       metadata: { nickname: `amazing-${token}` },
       address: { line1: `${token} Navy Yard`, city: 'Arlington', postal_code: `P${token}`, country: 'US' },
     };
-    const created = await call('POST', '/v1/customers', { ...personal, currency: 'USD', tags: ['vip'] }, { 'Idempotency-Key': `create-${token}` });
+    const created = await call('POST', '/v1/customers', { ...personal, external_source: 'crm', currency: 'USD', tags: ['vip'] }, {
+      'Idempotency-Key': `create-${token}`,
+    });
     expect(created.status).toBe(201);
     const customer = created.body;
+    // Stored replies that concern the customer without showing its object: a 409 quoting its email
+    // (in another case), an upsert on its external-id path, a sequence preview rendered for it.
+    const stored = { 'Idempotency-Key': `conflict-${token}` };
+    const conflict = await call('POST', '/v1/customers', { email: personal.email.toUpperCase() }, stored);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.message.toLowerCase()).toContain(personal.email);
+    const upserted = await call('PUT', `/v1/customers/external/crm/${personal.external_id}`, { description: personal.description }, {
+      'Idempotency-Key': `upsert-${token}`,
+    });
+    expect(upserted.status).toBe(200);
+    const { body: sequence } = await call('POST', '/v1/sequences', {
+      name: 'Erasure', trigger_tag: `erasure-${token}`,
+      steps: [{ channel: 'email', template: { subject: 'Hi {{ customer.name }}', html: '<p>{{ customer.company_name }}</p>' } }],
+    });
+    const preview = await call('POST', `/v1/sequences/${sequence.id}/preview`, { customer_id: customer.id }, { 'Idempotency-Key': `preview-${token}` });
+    expect(preview.body.steps[0]).toMatchObject({ recipient: personal.email, subject: `Hi ${personal.name}` });
     const tenDaysAgo = new Date(Date.now() - 10 * DAY).toISOString();
     const subscribe = (billing_time: string, extra: object = {}) =>
       call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: billing_time, amount: 3100, currency: 'USD', billing_time, start_date: tenDaysAgo, ...extra });
@@ -142,8 +160,19 @@ describe('customer deletion saga, on the real worker', () => {
     const deletedEvent = events.find((e) => e.type === 'customer.deleted')!;
     const erasedEvent = await api.runtime.db.event.findUniqueOrThrow({ where: { id: deletedEvent.id } });
     expect((erasedEvent.data as any).object).toMatchObject({ id: customer.id, deleted: true, email: null, external_id: null, tags: ['vip'] });
-    const replay = await call('POST', '/v1/customers', { ...personal, currency: 'USD', tags: ['vip'] }, { 'Idempotency-Key': `create-${token}` });
+    const replay = await call('POST', '/v1/customers', { ...personal, external_source: 'crm', currency: 'USD', tags: ['vip'] }, {
+      'Idempotency-Key': `create-${token}`,
+    });
     expect(replay.body).toMatchObject({ id: customer.id, email: null, name: null });
+    // The other stored replies replay erased too: the 409 still names the customer, not its email.
+    const conflictReplay = await call('POST', '/v1/customers', { email: personal.email.toUpperCase() }, stored);
+    expect(conflictReplay.status).toBe(409);
+    expect(conflictReplay.body.error).toMatchObject({ param: 'email', customer_id: customer.id, message: expect.stringContaining("'[erased]'") });
+    const previewReplay = await call('POST', `/v1/sequences/${sequence.id}/preview`, { customer_id: customer.id }, { 'Idempotency-Key': `preview-${token}` });
+    expect(previewReplay.body.steps[0]).toMatchObject({ recipient: null, deliverable: true });
+    expect(previewReplay.body.steps[0].subject).toBeUndefined();
+    const paths = await api.runtime.db.idempotencyRecord.findMany({ where: { merchantId, key: `upsert-${token}` }, select: { path: true } });
+    expect(paths).toEqual([{ path: '/v1/customers/external/crm/[erased]' }]);
     expect((await call('GET', `/v1/invoices/${advanceInvoice.id}`)).body.billing_details).toMatchObject({
       name: personal.name, tax_id: personal.tax_id, company_name: personal.company_name,
     });
@@ -162,6 +191,24 @@ describe('customer deletion saga, on the real worker', () => {
     // A new customer may take the same external id and email.
     const successor = await call('POST', '/v1/customers', { external_id: personal.external_id, email: personal.email });
     expect(successor.status).toBe(201);
+  });
+
+  it('terminates a wallet whose stored balance is worth more than 2^53 - 1 (left by an older version)', async () => {
+    const { call } = await setup('Huge wallet');
+    const { body: customer } = await call('POST', '/v1/customers', { currency: 'USD' });
+    const { body: wallet } = await call('POST', '/v1/wallets', { customer_id: customer.id, currency: 'USD', rate_amount: 1000, granted_credits: 9e12 });
+    // Two grants of 9e12 credits, as the API accepted them before it refused the second.
+    await api.runtime.db.wallet.update({ where: { id: wallet.id }, data: { creditsBalance: 18_000_000_000_000n } });
+    await call('DELETE', `/v1/customers/${customer.id}`);
+    const handle = api.runtime.temporal.workflow.getHandle<typeof customerDeletionWorkflow>(workflowIds.customerDeletion(customer.id));
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.steps.find((step) => step.name === 'terminate_wallets')).toMatchObject({
+      state: 'completed',
+      detail: '1 wallets terminated, 1 with remaining credits voided',
+    });
+    const { body: transactions } = await call('GET', `/v1/wallet_transactions?customer_id=${customer.id}&type=voided`);
+    expect(transactions.data).toEqual([expect.objectContaining({ credits: 18e12, amount: '18000000000000000', credits_balance_after: 0 })]);
   });
 
   it('waits as action_required on a business failure, never skipping it, and resumes that step on retry', async () => {

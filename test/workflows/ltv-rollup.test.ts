@@ -39,7 +39,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
       fc.asyncProperty(scenarioArbitrary({ customers: 10, payments: 30, subscriptions: 8 }), async (scenario) => {
         const { scope } = await newMerchant('LTV property');
         const data = await insertScenario(db, scope, scenario);
-        const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions);
+        const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions, data.invoices);
 
         const { started, result } = await rollUp(scope);
         expect(await storedStats(db, scope.merchantId)).toEqual(expected);
@@ -62,7 +62,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
       { seed: 3, numRuns: 1 },
     );
     const data = await insertScenario(db, scope, scenario!);
-    const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions);
+    const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions, data.invoices);
 
     await rollUp(scope);
     expect(await storedStats(db, scope.merchantId)).toEqual(expected);
@@ -80,7 +80,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
     const deleted = data.customerIds.find((id) => !data.liveCustomerIds.includes(id));
     await db.customerStats.update({
       where: { customerId_currency: { customerId: victim!.customerId, currency: victim!.currency } },
-      data: { totalSpent: 1n, paymentCount: 99, subscriptionStatus: 'active', mrr: 7n },
+      data: { totalSpent: 1n, paymentCount: 99, subscriptionStatus: 'active', mrr: 7n, invoiceCount: 42 },
     });
     await db.customerStats.delete({ where: { customerId_currency: { customerId: other!.customerId, currency: other!.currency } } });
     const bogus = (customerId: string, currency: string) => ({
@@ -127,7 +127,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
       { seed: 99, numRuns: 1 },
     );
     const data = await insertScenario(db, scope, scenario!);
-    const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions);
+    const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions, data.invoices);
 
     const worker = await startWorker(api.runtime, config, logger);
     try {

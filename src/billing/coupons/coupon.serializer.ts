@@ -1,5 +1,5 @@
 import type { AppliedCoupon } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { AppliedCouponObject } from './coupon.schemas.js';
 
 export function serializeAppliedCoupon(coupon: AppliedCoupon): AppliedCouponObject {
@@ -8,11 +8,11 @@ export function serializeAppliedCoupon(coupon: AppliedCoupon): AppliedCouponObje
     object: 'applied_coupon',
     customer_id: coupon.customerId,
     coupon_code: coupon.couponCode,
-    amount_off: coupon.amountOff === null ? null : exactAmount(coupon.amountOff),
+    amount_off: coupon.amountOff === null ? null : wireInteger(coupon.amountOff),
     currency: coupon.currency,
     percent_off: coupon.percentOff,
     frequency: coupon.frequency,
-    amount_remaining: coupon.amountRemaining === null ? null : exactAmount(coupon.amountRemaining),
+    amount_remaining: coupon.amountRemaining === null ? null : wireInteger(coupon.amountRemaining),
     status: coupon.status,
     created: coupon.createdAt.toISOString(),
     terminated_at: coupon.terminatedAt?.toISOString() ?? null,

@@ -1,6 +1,6 @@
 import type { DbTx } from '../../db.js';
 import { recordEvents } from '../../events/outbox.js';
-import type { CreditNote, CreditNoteReason, Invoice } from '../../generated/prisma/client.js';
+import type { CreditNote, CreditNoteReason, Invoice, InvoiceLine } from '../../generated/prisma/client.js';
 import { newId } from '../../lib/ids.js';
 import { redactCustomer } from '../../lib/personal-data.js';
 import type { Scope } from '../../lib/scope.js';
@@ -27,6 +27,17 @@ export async function creditableAmounts(tx: DbTx, invoices: Invoice[]): Promise<
   });
   const creditedOf = new Map(credited.map((group) => [group.invoiceId, group._sum.amount ?? 0n]));
   return new Map(invoices.map((invoice) => [invoice.id, invoice.subtotal - invoice.couponsAmount - (creditedOf.get(invoice.id) ?? 0n)]));
+}
+
+/**
+ * What an invoice charged for one of its lines after the invoice's coupons: the line's amount less
+ * its share of `coupons_amount` (pro rata of the line in the subtotal, the share rounded up so a
+ * line is never taken to have charged more than it did). A single-line invoice: subtotal - coupons.
+ */
+export function chargedForLine(invoice: Pick<Invoice, 'subtotal' | 'couponsAmount'>, line: Pick<InvoiceLine, 'amount'>): bigint {
+  if (line.amount <= 0n || invoice.subtotal <= 0n || invoice.couponsAmount <= 0n) return line.amount;
+  const share = (invoice.couponsAmount * line.amount + invoice.subtotal - 1n) / invoice.subtotal;
+  return line.amount > share ? line.amount - share : 0n;
 }
 
 /**

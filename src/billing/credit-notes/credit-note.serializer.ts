@@ -1,5 +1,5 @@
 import type { CreditNote } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { BillingDetails } from '../invoices/invoice.schemas.js';
 import type { CreditNoteObject } from './credit-note.schemas.js';
 
@@ -15,8 +15,8 @@ export function serializeCreditNote(note: CreditNote): CreditNoteObject {
     reason: note.reason,
     description: note.description,
     currency: note.currency,
-    amount: exactAmount(note.amount),
-    refunded_amount: exactAmount(note.refundedAmount),
+    amount: wireInteger(note.amount),
+    refunded_amount: wireInteger(note.refundedAmount),
     billing_details: note.billingDetails as BillingDetails | null,
     created: note.createdAt.toISOString(),
   };

@@ -1,5 +1,5 @@
 import type { Invoice, InvoiceLine } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { BillingDetails, InvoiceObject } from './invoice.schemas.js';
 
 export type InvoiceWithLines = Invoice & { lines: InvoiceLine[] };
@@ -20,16 +20,16 @@ export function serializeInvoice(invoice: InvoiceWithLines): InvoiceObject {
         object: 'invoice_line',
         description: line.description,
         quantity: line.quantity,
-        unit_amount: exactAmount(line.unitAmount),
-        amount: exactAmount(line.amount),
+        unit_amount: wireInteger(line.unitAmount),
+        amount: wireInteger(line.amount),
         subscription_id: line.subscriptionId,
         period_start: line.periodStart?.toISOString() ?? null,
         period_end: line.periodEnd?.toISOString() ?? null,
       })),
-    subtotal: exactAmount(invoice.subtotal),
-    coupons_amount: exactAmount(invoice.couponsAmount),
-    credits_applied: exactAmount(invoice.creditsApplied),
-    total: exactAmount(invoice.total),
+    subtotal: wireInteger(invoice.subtotal),
+    coupons_amount: wireInteger(invoice.couponsAmount),
+    credits_applied: wireInteger(invoice.creditsApplied),
+    total: wireInteger(invoice.total),
     billing_details: invoice.billingDetails as BillingDetails | null,
     created: invoice.createdAt.toISOString(),
     finalized: invoice.finalizedAt?.toISOString() ?? null,

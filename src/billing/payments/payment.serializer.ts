@@ -1,5 +1,5 @@
 import type { Payment, Refund } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { PaymentObject, RefundObject } from './payment.schemas.js';
 
 export function serializePayment(payment: Payment): PaymentObject {
@@ -7,8 +7,8 @@ export function serializePayment(payment: Payment): PaymentObject {
     id: payment.id,
     object: 'payment',
     customer_id: payment.customerId,
-    amount: exactAmount(payment.amount),
-    amount_refunded: exactAmount(payment.amountRefunded),
+    amount: wireInteger(payment.amount),
+    amount_refunded: wireInteger(payment.amountRefunded),
     currency: payment.currency,
     status: payment.status,
     source: payment.source,
@@ -24,7 +24,7 @@ export function serializeRefund(refund: Refund): RefundObject {
     id: refund.id,
     object: 'refund',
     payment_id: refund.paymentId,
-    amount: exactAmount(refund.amount),
+    amount: wireInteger(refund.amount),
     reason: refund.reason,
     credit_note_id: refund.creditNoteId,
     created: refund.createdAt.toISOString(),

@@ -54,8 +54,9 @@ export const subscriptionOperations = {
     description:
       'A pending subscription is `canceled` (`subscription.canceled`). An active one is `terminated` ' +
       '(`subscription.terminated`) and its period settled: in arrears, a finalized closing invoice for the elapsed ' +
-      'days; in advance, a credit note for the unused days (day price x days left, never more than that period\'s ' +
-      'invoice billed minus earlier credit notes). 409 when it already ended.',
+      'days; in advance, a credit note for the unused days (what that period\'s invoice charged for it after coupons x ' +
+      'days left / period days, rounded down; never more than that invoice billed minus earlier credit notes). ' +
+      '409 when it already ended.',
     params: SubscriptionPath,
     responses: { 200: { description: 'The ended subscription', schema: SubscriptionObject } },
     errors: [404, 409],

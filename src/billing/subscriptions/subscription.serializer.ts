@@ -1,5 +1,5 @@
 import type { Subscription } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { SubscriptionObject } from './subscription.schemas.js';
 
 export function serializeSubscription(subscription: Subscription): SubscriptionObject {
@@ -8,7 +8,7 @@ export function serializeSubscription(subscription: Subscription): SubscriptionO
     object: 'subscription',
     customer_id: subscription.customerId,
     plan_code: subscription.planCode,
-    amount: exactAmount(subscription.amount),
+    amount: wireInteger(subscription.amount),
     currency: subscription.currency,
     interval: subscription.interval,
     billing_time: subscription.billingTime,

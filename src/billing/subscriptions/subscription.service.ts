@@ -9,7 +9,7 @@ import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer, lockCustomerRows, lockForUpdate } from '../billing.customer.js';
 import { summarize } from '../../lib/summary.js';
 import { inBatches, type SagaStepOptions } from '../billing.saga.js';
-import { creditableAmounts, issueCreditNotes, type NewCreditNote } from '../credit-notes/credit-note.ledger.js';
+import { chargedForLine, creditableAmounts, issueCreditNotes, type NewCreditNote } from '../credit-notes/credit-note.ledger.js';
 import { createInvoices, finalizeInvoices, type NewInvoice } from '../invoices/invoice.ledger.js';
 import { addIntervals, isoDay, periodAt, prorate } from './subscription.periods.js';
 import type { CreateSubscriptionBody, ListSubscriptionsQuery, SubscriptionObject } from './subscription.schemas.js';
@@ -151,8 +151,9 @@ export class SubscriptionService {
   /**
    * Ends locked active or pending subscriptions of one tenant at `now`, set-based: their status,
    * the closing invoices of in-arrears ones (elapsed days), the credit notes of in-advance ones
-   * (day price x unused days, never more than that period's invoice billed minus its earlier
-   * credit notes), and the events of all of it.
+   * (what the period's invoice charged for the subscription after coupons x unused days / period
+   * days, rounded down, never more than that invoice billed minus its earlier credit notes), and
+   * the events of all of it.
    */
   private async terminate(
     tx: DbTx,
@@ -236,9 +237,11 @@ export class SubscriptionService {
       const line = billed.find((l) => l.subscriptionId === s.id && l.periodStart?.getTime() === s.currentPeriodStart.getTime());
       const invoice = line && invoices.get(line.invoiceId);
       if (!line || !invoice) continue;
-      const split = prorate(s.amount, { start: s.currentPeriodStart, end: s.currentPeriodEnd }, now);
+      // The unused part of what the period's invoice charged for it, after coupons, not of the list price.
+      const charged = chargedForLine(invoice, line);
+      const split = prorate(charged, { start: s.currentPeriodStart, end: s.currentPeriodEnd }, now);
       const left = creditable.get(invoice.id)!;
-      const amount = [split.unused, line.amount, left].reduce((a, b) => (a < b ? a : b));
+      const amount = [split.unused, charged, left].reduce((a, b) => (a < b ? a : b));
       if (amount <= 0n) continue;
       creditable.set(invoice.id, left - amount);
       notes.push({

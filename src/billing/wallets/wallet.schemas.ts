@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../../lib/pagination.js';
-import { Amount, Currency, CustomerIdField, MinorUnits, Text, Timestamp } from '../billing.schemas.js';
+import { Amount, Currency, CustomerIdField, MinorUnits, Text, Timestamp, WireInteger } from '../billing.schemas.js';
 
 const STATUSES = ['active', 'terminated'] as const;
 const TRANSACTION_TYPES = ['granted', 'purchased', 'consumed', 'voided'] as const;
@@ -59,7 +59,7 @@ export const WalletObject = z
     currency: z.string(),
     rate_amount: MinorUnits,
     status: z.enum(STATUSES),
-    credits_balance: z.number().int(),
+    credits_balance: WireInteger,
     balance_amount: MinorUnits.meta({ description: 'credits_balance x rate_amount.' }),
     created: Timestamp,
     terminated_at: Timestamp.nullable(),
@@ -74,9 +74,9 @@ export const WalletTransactionObject = z
     wallet_id: z.string(),
     customer_id: z.string(),
     type: z.enum(TRANSACTION_TYPES),
-    credits: z.number().int(),
+    credits: WireInteger,
     amount: MinorUnits.meta({ description: 'credits x the wallet rate.' }),
-    credits_balance_after: z.number().int(),
+    credits_balance_after: WireInteger,
     invoice_id: z
       .string()
       .nullable()

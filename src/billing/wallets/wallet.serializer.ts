@@ -1,5 +1,5 @@
 import type { Wallet, WalletTransaction } from '../../generated/prisma/client.js';
-import { exactAmount } from '../../lib/money.js';
+import { wireInteger } from '../../lib/money.js';
 import type { WalletObject, WalletTransactionObject } from './wallet.schemas.js';
 
 export function serializeWallet(wallet: Wallet): WalletObject {
@@ -9,10 +9,10 @@ export function serializeWallet(wallet: Wallet): WalletObject {
     customer_id: wallet.customerId,
     name: wallet.name,
     currency: wallet.currency,
-    rate_amount: exactAmount(wallet.rateAmount),
+    rate_amount: wireInteger(wallet.rateAmount),
     status: wallet.status,
-    credits_balance: exactAmount(wallet.creditsBalance),
-    balance_amount: exactAmount(wallet.creditsBalance * wallet.rateAmount),
+    credits_balance: wireInteger(wallet.creditsBalance),
+    balance_amount: wireInteger(wallet.creditsBalance * wallet.rateAmount),
     created: wallet.createdAt.toISOString(),
     terminated_at: wallet.terminatedAt?.toISOString() ?? null,
   };
@@ -25,9 +25,9 @@ export function serializeWalletTransaction(transaction: WalletTransaction): Wall
     wallet_id: transaction.walletId,
     customer_id: transaction.customerId,
     type: transaction.type,
-    credits: exactAmount(transaction.credits),
-    amount: exactAmount(transaction.amount),
-    credits_balance_after: exactAmount(transaction.creditsBalanceAfter),
+    credits: wireInteger(transaction.credits),
+    amount: wireInteger(transaction.amount),
+    credits_balance_after: wireInteger(transaction.creditsBalanceAfter),
     invoice_id: transaction.invoiceId,
     created: transaction.createdAt.toISOString(),
   };

@@ -3,6 +3,7 @@ import { isUniqueViolation, type Db, type DbTx, type Prisma } from '../../db.js'
 import { recordEvents } from '../../events/outbox.js';
 import type { Wallet, WalletTransaction } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
+import { isExact, MAX_EXACT } from '../../lib/money.js';
 import { newId } from '../../lib/ids.js';
 import { paginate, type Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
@@ -52,8 +53,12 @@ export class WalletService {
           },
         });
         await recordEvents(tx, write, [{ type: 'wallet.created', object: serializeWallet(wallet), customerId: customer.id }]);
-        if (body.granted_credits) wallet = (await this.append(tx, write, wallet, 'granted', BigInt(body.granted_credits), now)).wallet;
-        if (body.purchased_credits) wallet = (await this.append(tx, write, wallet, 'purchased', BigInt(body.purchased_credits), now)).wallet;
+        if (body.granted_credits) {
+          wallet = (await this.append(tx, write, wallet, 'granted', BigInt(body.granted_credits), now, 'granted_credits')).wallet;
+        }
+        if (body.purchased_credits) {
+          wallet = (await this.append(tx, write, wallet, 'purchased', BigInt(body.purchased_credits), now, 'purchased_credits')).wallet;
+        }
         const result = serializeWallet(wallet);
         await write.commitReply?.(tx, result);
         return result;
@@ -80,7 +85,7 @@ export class WalletService {
       if (body.type === 'voided' && credits > wallet.creditsBalance) {
         throw ValidationError.field('credits', `the wallet holds ${wallet.creditsBalance} credits`);
       }
-      const { transaction } = await this.append(tx, write, wallet, body.type, credits, new Date());
+      const { transaction } = await this.append(tx, write, wallet, body.type, credits, new Date(), 'credits');
       const result = serializeWalletTransaction(transaction);
       await write.commitReply?.(tx, result);
       return result;
@@ -158,7 +163,11 @@ export class WalletService {
     return this.listTransactions(scope, { ...query, wallet_id: wallet.id });
   }
 
-  /** One transaction on a locked wallet; a purchase is billed on a finalized credit invoice. */
+  /**
+   * One transaction on a locked wallet; a purchase is billed on a finalized credit invoice. Credits
+   * added must keep the balance and its worth (balance x rate, hence the purchase's invoice too)
+   * exact on the wire: past 2^53 - 1 they are refused, naming `field`.
+   */
   private async append(
     tx: DbTx,
     scope: Scope,
@@ -166,7 +175,18 @@ export class WalletService {
     type: WalletEntry['type'],
     credits: bigint,
     now: Date,
+    field: string,
   ): Promise<{ wallet: Wallet; transaction: WalletTransaction }> {
+    if (type !== 'voided') {
+      const balance = wallet.creditsBalance + credits;
+      if (!isExact(balance) || !isExact(balance * wallet.rateAmount)) {
+        throw ValidationError.field(
+          field,
+          `${credits} more credits would make the balance ${balance} credits worth ${balance * wallet.rateAmount} at ` +
+            `${wallet.rateAmount} each: a balance and its worth stay within ${MAX_EXACT}`,
+        );
+      }
+    }
     let invoiceId: string | null = null;
     if (type === 'purchased') {
       const drafts = await createInvoices(
