@@ -11,6 +11,7 @@ import { measureBatch, measureGet, measurePost } from './measures/http.js';
 import { measureDeletion } from './measures/deletion.js';
 import { measureSequences } from './measures/sequences.js';
 import { measureLtv } from './measures/ltv.js';
+import { measureRender } from './measures/render.js';
 import { measureSoak, SOAK_ENV } from './measures/soak.js';
 import { measureWebhooks } from './measures/webhooks.js';
 import { printTable, progress, type Row } from './table.js';
@@ -23,8 +24,11 @@ const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
   deletion: measureDeletion,
   sequences: measureSequences,
 };
-/** Measures that bring their own database (the LTV rollup seeds a million payments into one). */
-const STANDALONE: Record<string, () => Promise<Row[]>> = { ltv: measureLtv };
+/**
+ * Measures that bring their own environment (the LTV rollup seeds a million payments into its
+ * database; the render measure preloads an event-loop probe into the API).
+ */
+const STANDALONE: Record<string, () => Promise<Row[]>> = { ltv: measureLtv, render: measureRender };
 /** Too long for every run (SOAK_SECONDS, 300 by default): run only when named. */
 const NAMED_ONLY: typeof MEASURES = { soak: measureSoak };
 /** Environment a measure's roles run with beyond the defaults. */

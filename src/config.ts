@@ -3,6 +3,7 @@ import type { LtvRollupSettings } from '../workflows/definitions.js';
 import { parseDuration } from './lib/duration.js';
 import { isTimeZone } from './lib/iso.js';
 import { SecretBox } from './lib/secret-box.js';
+import type { RenderSettings } from './sequences/sequence.renderer.js';
 
 /** Protects nothing: only for development and tests, where no real secret should be stored. */
 const DEVELOPMENT_SECRETS_KEY = `dev:${Buffer.alloc(32, 'development only, not secret').toString('base64')}`;
@@ -142,6 +143,14 @@ export const ConfigSchema = z.object({
    * tagging) is spread with start delays instead of becoming a burst of workflow tasks.
    */
   SEQUENCE_START_RATE: z.coerce.number().positive().default(100),
+  /**
+   * Merchants' templates render in worker threads, never on the event loop: this many per process.
+   * All renders of one request (a save's check, a preview) or one send share a budget of thread
+   * time; a rendered part (subject, HTML, text, SMS body) may be at most TEMPLATE_PART_MAX_BYTES.
+   */
+  TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(1).max(16).default(2),
+  TEMPLATE_RENDER_BUDGET_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+  TEMPLATE_PART_MAX_BYTES: z.coerce.number().int().min(1_024).max(10_485_760).default(131_072),
   /** A webhook endpoint counts as failing (its merchant is emailed) once a delivery failed this many attempts. */
   WEBHOOK_FAILING_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** When the nightly LTV rollup runs: a five-field cron expression, read in LTV_ROLLUP_TIMEZONE. */
@@ -198,6 +207,11 @@ export function smsProviderName(config: Config): 'none' | 'dev' | 'twilio' {
 /** How LTV rollups cut their work, from the LTV_ROLLUP_* variables. */
 export function ltvRollupSettings(config: Config): LtvRollupSettings {
   return { batchSize: config.LTV_ROLLUP_BATCH_SIZE, concurrency: config.LTV_ROLLUP_CONCURRENCY, chunkSize: config.LTV_ROLLUP_CHUNK_SIZE };
+}
+
+/** How merchants' templates are rendered, from the TEMPLATE_* variables. */
+export function renderSettings(config: Config): RenderSettings {
+  return { threads: config.TEMPLATE_RENDER_THREADS, budgetMs: config.TEMPLATE_RENDER_BUDGET_MS, maxPartBytes: config.TEMPLATE_PART_MAX_BYTES };
 }
 
 /** The Temporal Web UI base URL to link runs to, if links are wanted in this environment. */

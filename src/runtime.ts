@@ -36,6 +36,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     services,
     async stop() {
       services.mailer.close();
+      await services.renderer.close();
       await temporal.connection.close();
       await database.close();
     },

@@ -9,7 +9,7 @@ import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
-import { ltvRollupSettings, publicBaseUrl, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
+import { ltvRollupSettings, publicBaseUrl, renderSettings, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
@@ -25,6 +25,7 @@ import { MessageService } from './messaging/message.service.js';
 import { messageSubscriber } from './messaging/message.subscriber.js';
 import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
 import { SuppressionList } from './messaging/suppression.service.js';
+import { SequenceRenderer } from './sequences/sequence.renderer.js';
 import { SequenceService } from './sequences/sequence.service.js';
 import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
@@ -95,6 +96,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     retrySchedule: config.MESSAGE_RETRY_SCHEDULE,
   });
   const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
+  const renderer = new SequenceRenderer(renderSettings(config));
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
@@ -138,7 +140,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     messages,
     suppressions,
     messageQueue,
-    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, suppressions, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    renderer,
+    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
     stats: new StatsService({ db, temporal, taskQueue, ui, rollup: ltvRollupSettings(config) }),
     probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import type { Config } from '../config.js';
+import { secretBox, type Config } from '../config.js';
 import type { Db, SqlPool } from '../db.js';
 import { ApiError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -96,7 +96,7 @@ export function createApp({ db, pool, config, logger, merchants, handlers }: App
       },
     }),
   );
-  v1.use(idempotency(db, logger, { leaseMs: config.IDEMPOTENCY_LEASE_MS }));
+  v1.use(idempotency(db, logger, { leaseMs: config.IDEMPOTENCY_LEASE_MS, secrets: secretBox(config) }));
   v1.use(operationsRouter(operations.authenticated, handlers, '/v1'));
   v1.use(notFoundRoute());
   app.use('/v1', v1);

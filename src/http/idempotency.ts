@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUniqueViolation, type Db, type DbTx, type Prisma } from '../db.js';
+import { isUniqueViolation, Prisma, type Db, type DbTx } from '../db.js';
 import { IdempotencyError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { customerIdsIn } from '../lib/personal-data.js';
 import type { Scope } from '../lib/scope.js';
+import type { SecretBox } from '../lib/secret-box.js';
 import type { Logger } from '../logger.js';
 import { scopeOf } from './context.js';
 import type { Reply } from './operation.js';
@@ -27,16 +28,20 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The key this request owns: a write commits its reply through it, in the write's transaction. */
-export interface IdempotencyClaim {
-  commitReply(tx: DbTx, reply: Reply): Promise<void>;
+/** The key's lease went to another request (this one stalled past it): this one's write must not commit. */
+export class IdempotencyKeyTakenOver extends Error {}
+
+export function idempotencyClaimOf(res: Response): OwnedKey | undefined {
+  return res.locals.idempotencyClaim as OwnedKey | undefined;
 }
 
-export function idempotencyClaimOf(res: Response): IdempotencyClaim | undefined {
-  return res.locals.idempotencyClaim as IdempotencyClaim | undefined;
-}
+export type Claim = OwnedKey | { kind: 'replay'; status: number; body: unknown };
 
-export type Claim = ({ kind: 'owner'; id: string } & IdempotencyClaim) | { kind: 'replay'; status: number; body: unknown };
+export interface IdempotencyOptions {
+  leaseMs: number;
+  /** Encrypts the stored replies that carry secrets. */
+  secrets: SecretBox;
+}
 
 export interface KeyedRequest {
   key: string;
@@ -49,23 +54,20 @@ export interface KeyedRequest {
 /**
  * Claims an Idempotency-Key for a request: `owner` (run it, then commit the reply through the
  * claim) or `replay` (the stored reply of the same request). The owner holds the key by a lease
- * of `leaseMs`, renewed while it runs; a key whose lease ran out belongs to a request that died
- * with its process before committing anything, and is taken over. A different request under a
- * live or completed key is refused; a concurrent duplicate waits for the first to finish.
+ * of `leaseMs` and a token of its own, renewed while it runs; a key whose lease ran out belongs to
+ * a request that died (or stalled) before committing, and is taken over with a new token, so the
+ * stalled request can no longer commit. A different request under a live or completed key is
+ * refused; a concurrent duplicate waits for the first to finish.
  */
-export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRequest, leaseMs: number): Promise<Claim> {
+export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRequest, options: IdempotencyOptions): Promise<Claim> {
   const { key, method, path } = request;
+  const { leaseMs, secrets } = options;
   const requestHash = createHash('sha256').update(canonicalJson({ method, path, body: request.body ?? null })).digest('hex');
   const leaseEnd = () => new Date(Date.now() + leaseMs);
-  const owner = (id: string): Claim => ({
-    kind: 'owner',
-    id,
-    async commitReply(tx, reply) {
-      await tx.idempotencyRecord.update({ where: { id }, data: storedReply(reply) });
-    },
-  });
+  const owner = (id: string, token: string) => new OwnedKey(id, token, { db, scope, request, options });
   const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
   for (;;) {
+    const token = randomUUID();
     try {
       const record = await db.idempotencyRecord.create({
         data: {
@@ -77,10 +79,11 @@ export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRe
           path,
           requestHash,
           lockedUntil: leaseEnd(),
+          leaseToken: token,
           expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
         },
       });
-      return owner(record.id);
+      return owner(record.id, token);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -92,15 +95,16 @@ export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRe
       await db.idempotencyRecord.deleteMany({ where: { id: existing.id, expiresAt: { lte: new Date() } } });
       continue;
     }
-    // The owner's lease ran out: it died before committing (a committed write completes the record
-    // in its own transaction), so nothing was done under this key and this request takes it over.
+    // The owner's lease ran out: it died, or stalled, before committing (a committed write completes
+    // the record in its own transaction). This request takes the key over with a token of its own;
+    // a stalled owner's commit, fenced by its token, can no longer succeed.
     const leaseExpired = (existing.lockedUntil ?? new Date(existing.createdAt.getTime() + leaseMs)) < new Date();
     if (existing.status === 'in_progress' && leaseExpired) {
       const { count } = await db.idempotencyRecord.updateMany({
         where: { id: existing.id, status: 'in_progress', lockedUntil: existing.lockedUntil },
-        data: { lockedUntil: leaseEnd(), method, path, requestHash },
+        data: { lockedUntil: leaseEnd(), method, path, requestHash, leaseToken: token },
       });
-      if (count === 1) return owner(existing.id);
+      if (count === 1) return owner(existing.id, token);
       continue;
     }
     if (existing.requestHash !== requestHash) {
@@ -109,7 +113,8 @@ export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRe
       );
     }
     if (existing.status === 'completed') {
-      return { kind: 'replay', status: existing.responseStatus ?? 200, body: existing.responseBody };
+      const body = existing.responseEncrypted === null ? existing.responseBody : JSON.parse(secrets.decrypt(existing.responseEncrypted));
+      return { kind: 'replay', status: existing.responseStatus ?? 200, body };
     }
     if (Date.now() > deadline) {
       throw new IdempotencyError(`A request with Idempotency-Key '${key}' is still in progress; retry later`, 409);
@@ -118,15 +123,79 @@ export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRe
   }
 }
 
-function storedReply(reply: Reply) {
-  return {
-    status: 'completed' as const,
-    responseStatus: reply.status,
-    responseBody: (reply.body ?? null) as Prisma.InputJsonValue,
-    // The customers the reply concerns, by which a customer's erasure finds it.
-    customerIds: customerIdsIn(reply.body ?? null),
-    lockedUntil: null,
-  };
+/**
+ * The key, held by this request's lease: everything it writes to its record is fenced by its
+ * token, so once a retry took the key over nothing of this request lands there any more.
+ */
+export class OwnedKey {
+  readonly kind = 'owner';
+  private secretReply = false;
+
+  constructor(
+    readonly id: string,
+    private readonly token: string,
+    private readonly origin: { db: Db; scope: Scope; request: KeyedRequest; options: IdempotencyOptions },
+  ) {}
+
+  /** The reply carries a secret (a signing secret shown once): it is stored encrypted. */
+  protectReply(): void {
+    this.secretReply = true;
+  }
+
+  /**
+   * Stores the reply in the write's transaction, while the key is still this request's: else
+   * throws IdempotencyKeyTakenOver, which rolls the write back (the retry that took the key over
+   * does the write instead).
+   */
+  async commitReply(tx: DbTx, reply: Reply): Promise<void> {
+    const { count } = await tx.idempotencyRecord.updateMany({ where: this.held(), data: this.stored(reply) });
+    if (count !== 1) throw new IdempotencyKeyTakenOver(`Idempotency-Key '${this.origin.request.key}' was taken over by a retry`);
+  }
+
+  /** A reply not stored by a write's transaction (a read, an error): stored as it is sent. */
+  async storeReply(reply: Reply): Promise<void> {
+    await this.origin.db.idempotencyRecord.updateMany({ where: this.held(), data: this.stored(reply) });
+  }
+
+  /** Gives the key back (a 5xx answer, or a store that failed): the client may retry. */
+  async release(): Promise<void> {
+    await this.origin.db.idempotencyRecord.deleteMany({ where: this.held() });
+  }
+
+  async renew(): Promise<void> {
+    await this.origin.db.idempotencyRecord.updateMany({ where: this.held(), data: { lockedUntil: new Date(Date.now() + this.origin.options.leaseMs) } });
+  }
+
+  /**
+   * After IdempotencyKeyTakenOver: the answer a retry of this request gets now, the reply of the
+   * request that took the key over (waiting for it, as a concurrent duplicate does). Should the key
+   * be free again (that request failed with a 5xx), this one did nothing under it: 409, retry.
+   */
+  async answerAsRetry(): Promise<{ status: number; body: unknown }> {
+    const { db, scope, request, options } = this.origin;
+    const again = await claimIdempotencyKey(db, scope, request, options);
+    if (again.kind === 'replay') return again;
+    await again.release();
+    throw new IdempotencyError(`A request with Idempotency-Key '${request.key}' is still in progress; retry later`, 409);
+  }
+
+  private held() {
+    return { id: this.id, leaseToken: this.token, status: 'in_progress' as const };
+  }
+
+  private stored(reply: Reply) {
+    const body = reply.body ?? null;
+    return {
+      status: 'completed' as const,
+      responseStatus: reply.status,
+      // The customers the reply concerns, by which a customer's erasure finds it.
+      customerIds: customerIdsIn(body),
+      ...(this.secretReply
+        ? { responseBody: Prisma.DbNull, responseEncrypted: this.origin.options.secrets.encrypt(JSON.stringify(body)) }
+        : { responseBody: body as Prisma.InputJsonValue }),
+      lockedUntil: null,
+    };
+  }
 }
 
 /**
@@ -135,49 +204,34 @@ function storedReply(reply: Reply) {
  * produces one effect. A write stores its reply in its own transaction (`commitReply`); anything
  * else is stored as the response is sent. 5xx answers are not stored, so the client can retry.
  */
-export function idempotency(db: Db, logger: Logger, options: { leaseMs: number }): RequestHandler {
+export function idempotency(db: Db, logger: Logger, options: IdempotencyOptions): RequestHandler {
   return async (req, res, next) => {
     const key = req.get('Idempotency-Key');
     if (!WRITE_METHODS.has(req.method) || key === undefined) return next();
     if (key.length === 0 || key.length > 255) {
       throw ValidationError.field('Idempotency-Key', 'Idempotency-Key must be 1 to 255 characters');
     }
-    const claim = await claimIdempotencyKey(
-      db,
-      scopeOf(res),
-      { key, method: req.method, path: req.originalUrl, body: req.body },
-      options.leaseMs,
-    );
+    const claim = await claimIdempotencyKey(db, scopeOf(res), { key, method: req.method, path: req.originalUrl, body: req.body }, options);
     if (claim.kind === 'replay') {
       res.set(REPLAYED_HEADER, 'true').status(claim.status).json(claim.body);
       return;
     }
     const renew = setInterval(() => {
-      db.idempotencyRecord
-        .updateMany({
-          where: { id: claim.id, status: 'in_progress' },
-          data: { lockedUntil: new Date(Date.now() + options.leaseMs) },
-        })
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not renew an idempotency lease'));
+      claim.renew().catch((error: unknown) => logger.warn({ err: error }, 'could not renew an idempotency lease'));
     }, options.leaseMs / 3);
     res.once('close', () => clearInterval(renew));
-    res.locals.idempotencyClaim = claim satisfies IdempotencyClaim;
+    res.locals.idempotencyClaim = claim;
     captureResponse(res, async (status, body) => {
       clearInterval(renew);
       try {
-        if (status >= 500) {
-          await db.idempotencyRecord.deleteMany({ where: { id: claim.id, status: 'in_progress' } });
-        } else {
-          // A no-op when the write already completed the record in its transaction.
-          await db.idempotencyRecord.updateMany({
-            where: { id: claim.id, status: 'in_progress' },
-            data: storedReply({ status, body }),
-          });
-        }
+        // A no-op when the write already completed the record in its transaction, or when the key
+        // was taken over by a retry.
+        if (status >= 500) await claim.release();
+        else await claim.storeReply({ status, body });
       } catch (error) {
         // Without a stored answer the key must not block retries for a day.
         logger.error({ err: error }, 'could not store the idempotent response');
-        await db.idempotencyRecord.deleteMany({ where: { id: claim.id, status: 'in_progress' } }).catch(() => undefined);
+        await claim.release().catch(() => undefined);
       }
     });
     res.set(REPLAYED_HEADER, 'false');

@@ -60,6 +60,8 @@ export interface Operation<
   errors?: DeclaredErrorStatus[];
   /** No API key: health probes. */
   public?: boolean;
+  /** The reply carries a secret (shown once): the copy stored for Idempotency-Key replays is encrypted. */
+  secretReply?: boolean;
   handle(
     deps: Deps,
     input: OperationInput<Parsed<ParamsSchema>, Parsed<QuerySchema>, Parsed<BodySchema>, Result>,

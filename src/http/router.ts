@@ -5,7 +5,7 @@ import { idKindName, idKindOf } from '../lib/ids.js';
 import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
 import type { AuthenticatedKey } from '../merchants/merchant.service.js';
 import { requestIdOf } from './context.js';
-import { idempotencyClaimOf } from './idempotency.js';
+import { IdempotencyKeyTakenOver, REPLAYED_HEADER, idempotencyClaimOf } from './idempotency.js';
 import { defaultReply, type AnyOperation, type HttpMethod, type OperationList } from './operation.js';
 
 /** `/v1/customers/{id}` → `/customers/:id` below a mount point. */
@@ -73,18 +73,29 @@ function handlerFor(operation: AnyOperation, deps: unknown): RequestHandler {
     else if (hasBody(req.body)) throw ValidationError.field('body', 'This endpoint takes no request body');
     const scope = res.locals.auth as AuthenticatedKey;
     const claim = idempotencyClaimOf(res);
-    const result = await operation.handle(deps, {
-      scope,
-      params,
-      query,
-      body,
-      requestId: requestIdOf(res),
-      write: {
-        merchantId: scope?.merchantId,
-        environment: scope?.environment,
-        ...(claim && { commitReply: (tx, value) => claim.commitReply(tx, defaultReply(operation, value)) }),
-      },
-    });
+    if (operation.secretReply) claim?.protectReply();
+    let result: unknown;
+    try {
+      result = await operation.handle(deps, {
+        scope,
+        params,
+        query,
+        body,
+        requestId: requestIdOf(res),
+        write: {
+          merchantId: scope?.merchantId,
+          environment: scope?.environment,
+          ...(claim && { commitReply: (tx, value) => claim.commitReply(tx, defaultReply(operation, value)) }),
+        },
+      });
+    } catch (error) {
+      if (!(claim && error instanceof IdempotencyKeyTakenOver)) throw error;
+      // A retry took this request's key over while it ran: its write rolled back, and it answers
+      // what the retry answers.
+      const answer = await claim.answerAsRetry();
+      res.set(REPLAYED_HEADER, 'true').status(answer.status).json(answer.body);
+      return;
+    }
     const reply = defaultReply(operation, result);
     if (reply.headers) res.set(reply.headers);
     res.status(reply.status).json(reply.body);

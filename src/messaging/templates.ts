@@ -1,8 +1,10 @@
-import { Liquid, type Template } from 'liquidjs';
+import { convert } from 'html-to-text';
+import { Context, Liquid, toValue, toValueSync, type Template } from 'liquidjs';
 
 // Message templates in Liquid (LiquidJS, the maintained engine Shopify's syntax is known by).
-// Templates are self-contained: no includes, layouts or file access, bounded in size, render time
-// and memory, so a merchant's template can neither read the server's files nor stall a worker.
+// Templates are self-contained: no includes, layouts or file access, bounded in size, render time,
+// memory and output, so a merchant's template can neither read the server's files nor grow without
+// end. Rendering runs in worker threads (src/sequences/sequence.renderer.ts), never on the event loop.
 
 const LIMITS = { parseLimit: 100_000, renderLimit: 1_000, memoryLimit: 10_000_000 };
 
@@ -58,8 +60,60 @@ export function compileTemplate(source: string, format: TemplateFormat): Compile
   }
 }
 
-export function renderTemplate(template: CompiledTemplate, context: object): string {
-  return ENGINES[template.format].renderSync(template.parsed, context) as string;
+/** A rendered part grew past its limit: rendering stopped there. */
+export class OutputLimitError extends Error {}
+
+/** What one render may take: characters of output, and milliseconds (Liquid checks between tags). */
+export interface RenderLimits {
+  maxChars: number;
+  renderMs: number;
+}
+
+/** Liquid's own conversion of an output value to text (a Drop's value, nil as '', arrays joined). */
+function outputText(value: unknown): string {
+  const plain = toValue(value);
+  if (typeof plain === 'string') return plain;
+  if (plain === null || plain === undefined) return '';
+  if (Array.isArray(plain)) return plain.map(outputText).join('');
+  return String(plain);
+}
+
+/** Liquid's emitter, refusing to grow past `maxChars`: a loop cannot build a part of any size. */
+class CappedOutput {
+  buffer = '';
+  exceeded = false;
+
+  constructor(private readonly maxChars: number) {}
+
+  write(html: unknown): void {
+    this.buffer += outputText(html);
+    if (this.buffer.length > this.maxChars) {
+      this.exceeded = true;
+      throw new OutputLimitError(`output over ${this.maxChars} characters`);
+    }
+  }
+}
+
+export function renderTemplate(template: CompiledTemplate, context: object, limits: RenderLimits): string {
+  const liquid = ENGINES[template.format];
+  const output = new CappedOutput(limits.maxChars);
+  const ctx = new Context(context, liquid.options, { sync: true, renderLimit: Math.max(1, limits.renderMs) }, { liquid });
+  try {
+    toValueSync(liquid.renderer.renderTemplates(template.parsed, ctx, output));
+  } catch (error) {
+    // Liquid wraps what the emitter throws in a RenderError: the flag says what happened.
+    if (output.exceeded) throw new OutputLimitError(`output over ${limits.maxChars} characters`);
+    throw error;
+  }
+  return output.buffer;
+}
+
+/** Liquid stopped a render at its time or memory limit (not a mistake in the template's logic). */
+export function isLiquidLimit(error: unknown): 'time' | 'memory' | undefined {
+  const message = (error as Error)?.message ?? '';
+  if (message.includes('template render limit exceeded')) return 'time';
+  if (message.includes('memory alloc limit exceeded')) return 'memory';
+  return undefined;
 }
 
 /** Whether a template reads a variable (e.g. places `unsubscribe_url` itself). */
@@ -67,20 +121,19 @@ export function mentions(template: CompiledTemplate | undefined, variable: strin
   return template !== undefined && new RegExp(`\\b${variable}\\b`).test(template.source);
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };
-
-/** A readable text part from an HTML one, for templates that give only HTML. */
+/**
+ * A readable text part from an HTML one, for templates that give only HTML: html-to-text, linear
+ * in the size of the HTML (a parser, not regular expressions), headings as written, images left out.
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, '')
-    .replace(/<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, label: string) => `${label} (${href})`)
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|h[1-6]|li|tr|table)>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => ENTITIES[name]!)
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return convert(html, {
+    wordwrap: false,
+    limits: { maxDepth: 200, maxInputLength: html.length },
+    selectors: [
+      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+      { selector: 'img', format: 'skip' },
+    ],
+  });
 }
 
 export function escapeHtml(text: string): string {

@@ -1,62 +1,29 @@
 import type { Customer } from '../generated/prisma/client.js';
-import { parseDuration } from '../lib/duration.js';
-import { ValidationError, type FieldError } from '../lib/errors.js';
+import type { FieldError } from '../lib/errors.js';
 import {
+  OutputLimitError,
   TemplateSyntaxError,
   compileTemplate,
   escapeHtml,
   htmlToText,
+  isLiquidLimit,
   mentions,
   renderTemplate,
   textToHtml,
   type CompiledTemplate,
   type TemplateFormat,
 } from '../messaging/templates.js';
-import { parseSendWindow, type SendWindow } from './send-window.js';
 import type { SequenceStep } from './sequence.schemas.js';
 
-/** A step ready to run: its timing and its parsed templates. */
-export type CompiledStep = { delayMs: number; window: SendWindow | null } & (
-  | { channel: 'email'; subject: CompiledTemplate; html?: CompiledTemplate; text?: CompiledTemplate }
-  | { channel: 'sms'; body: CompiledTemplate }
-);
+// Compiling and rendering a step's templates. This runs in the render threads
+// (sequence.render-thread.ts), which the service reaches through SequenceRenderer.
 
 export type RenderedStep =
   | { channel: 'email'; subject: string; html: string; text: string }
   | { channel: 'sms'; body: string };
 
-/**
- * Parses every template of a definition. A template that does not parse is refused with its line
- * and column, all of them at once, named by their place in the body (`steps.2.template.html`).
- */
-export function compileSteps(steps: SequenceStep[]): CompiledStep[] {
-  const errors: FieldError[] = [];
-  const compile = (index: number, field: string, source: string | undefined, format: TemplateFormat) => {
-    if (source === undefined) return undefined;
-    try {
-      return compileTemplate(source, format);
-    } catch (error) {
-      if (!(error instanceof TemplateSyntaxError)) throw error;
-      errors.push({ param: `steps.${index}.template.${field}`, message: `Template does not parse: ${error.message}` });
-      return undefined;
-    }
-  };
-  const compiled = steps.map((step, index): CompiledStep => {
-    const timing = { delayMs: parseDuration(step.delay)!, window: step.send_window ? parseSendWindow(step.send_window)! : null };
-    if (step.channel === 'sms') return { ...timing, channel: 'sms', body: compile(index, 'body', step.template.body, 'plain')! };
-    return {
-      ...timing,
-      channel: 'email',
-      subject: compile(index, 'subject', step.template.subject, 'plain')!,
-      html: compile(index, 'html', step.template.html, 'html'),
-      text: compile(index, 'text', step.template.text, 'plain'),
-    };
-  });
-  if (errors.length > 0) throw new ValidationError(errors);
-  return compiled;
-}
-
 export type TemplateCustomer = Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'metadata' | 'tags' | 'timezone'>;
+export type TemplateContext = ReturnType<typeof templateContext>;
 
 /** What templates may read: the customer's name, email, phone, metadata and tags, and the merchant's name. */
 export function templateContext(customer: TemplateCustomer, merchant: { name: string }) {
@@ -75,22 +42,140 @@ export function templateContext(customer: TemplateCustomer, merchant: { name: st
   };
 }
 
+/** One step to render for one customer, within what the request or send has left of its budget. */
+export interface StepRenderJob {
+  step: SequenceStep;
+  context: TemplateContext;
+  unsubscribeUrl: string;
+  /** Largest rendered part, in UTF-8 bytes (TEMPLATE_PART_MAX_BYTES). */
+  maxPartBytes: number;
+  /** What is left of the budget: Liquid stops at it, the thread is stopped a little after. */
+  renderMs: number;
+  /** The whole budget (TEMPLATE_RENDER_BUDGET_MS), for the message when it runs out. */
+  budgetMs: number;
+}
+
+/**
+ * A step's outcome; `errors` name places within the step (`template.html`). `syntax`: a template
+ * does not parse; `limit`: a part is too large, or rendering too slow or too hungry; `error`: the
+ * template failed for this customer (a filter's error).
+ */
+export type StepRenderOutcome = { ok: true; rendered: RenderedStep } | { ok: false; kind: 'syntax' | 'limit' | 'error'; errors: FieldError[] };
+
+type Part = 'subject' | 'html' | 'text' | 'body';
+
+/** A part over its limit, named by the template it comes from. */
+class PartLimit extends Error {
+  constructor(
+    readonly part: Part,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const COMPILED_CACHE_SIZE = 500;
+const compiledTemplates = new Map<string, CompiledTemplate>();
+
+/** Parsed templates are kept by their source: sends of one step parse it once per thread. */
+function compiled(source: string, format: TemplateFormat): CompiledTemplate {
+  const key = `${format}\u0000${source}`;
+  let template = compiledTemplates.get(key);
+  if (!template) {
+    template = compileTemplate(source, format);
+    if (compiledTemplates.size >= COMPILED_CACHE_SIZE) compiledTemplates.delete(compiledTemplates.keys().next().value!);
+    compiledTemplates.set(key, template);
+  }
+  return template;
+}
+
+const kb = (bytes: number) => `${Math.ceil(bytes / 1024).toLocaleString('en-US')} KB`;
+
+export function renderStepJob(job: StepRenderJob): StepRenderOutcome {
+  const { step } = job;
+  const sources: [Part, string | undefined, TemplateFormat][] =
+    step.channel === 'sms'
+      ? [['body', step.template.body, 'plain']]
+      : [
+          ['subject', step.template.subject, 'plain'],
+          ['html', step.template.html, 'html'],
+          ['text', step.template.text, 'plain'],
+        ];
+  const templates: Partial<Record<Part, CompiledTemplate>> = {};
+  const syntaxErrors: FieldError[] = [];
+  for (const [part, source, format] of sources) {
+    if (source === undefined) continue;
+    try {
+      templates[part] = compiled(source, format);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      syntaxErrors.push({ param: `template.${part}`, message: `Template does not parse: ${error.message}` });
+    }
+  }
+  if (syntaxErrors.length > 0) return { ok: false, kind: 'syntax', errors: syntaxErrors };
+
+  let current: Part = sources[0]![0];
+  try {
+    const deadline = performance.now() + job.renderMs;
+    const render = (part: Part, variables: object) => {
+      current = part;
+      const output = renderTemplate(templates[part]!, variables, { maxChars: job.maxPartBytes, renderMs: deadline - performance.now() });
+      return checked(part, output, job.maxPartBytes);
+    };
+    return { ok: true, rendered: renderStep(step.channel, templates, job, render) };
+  } catch (error) {
+    if (error instanceof PartLimit) return { ok: false, kind: 'limit', errors: [{ param: `template.${error.part}`, message: error.message }] };
+    if (error instanceof OutputLimitError) {
+      return { ok: false, kind: 'limit', errors: [{ param: `template.${current}`, message: tooLarge(current, job.maxPartBytes) }] };
+    }
+    const limit = isLiquidLimit(error);
+    if (limit === 'time') {
+      return { ok: false, kind: 'limit', errors: [{ param: `template.${current}`, message: outOfTime(job.budgetMs) }] };
+    }
+    if (limit === 'memory') {
+      return { ok: false, kind: 'limit', errors: [{ param: `template.${current}`, message: 'Rendering needs more memory than a template may use' }] };
+    }
+    return { ok: false, kind: 'error', errors: [{ param: `template.${current}`, message: `Template did not render: ${(error as Error).message}` }] };
+  }
+}
+
+/** The budget covers every render of one request or send: the step where it ran out is named. */
+export function outOfTime(budgetMs: number): string {
+  return `Rendering ran out of its budget of ${budgetMs.toLocaleString('en-US')} ms (TEMPLATE_RENDER_BUDGET_MS)`;
+}
+
+function tooLarge(part: Part, maxBytes: number): string {
+  return `The ${part} renders to more than ${kb(maxBytes)}, the most a part may have (TEMPLATE_PART_MAX_BYTES)`;
+}
+
+function checked(part: Part, output: string, maxBytes: number): string {
+  if (Buffer.byteLength(output) > maxBytes) throw new PartLimit(part, tooLarge(part, maxBytes));
+  return output;
+}
+
 /**
  * Renders a step. A marketing email always carries its unsubscribe link: a part whose template
- * does not place `{{ unsubscribe_url }}` itself gets a footer with it.
+ * does not place `{{ unsubscribe_url }}` itself gets a footer with it. A part the template does not
+ * give is derived from the other, and counts against the limit of the part it comes from.
  */
-export function renderStep(step: CompiledStep, context: ReturnType<typeof templateContext>, unsubscribeUrl: string): RenderedStep {
-  if (step.channel === 'sms') return { channel: 'sms', body: renderTemplate(step.body, context).trim() };
-  const variables = { ...context, unsubscribe_url: unsubscribeUrl };
-  const subject = renderTemplate(step.subject, variables).replace(/\s+/g, ' ').trim();
-  let html = step.html ? renderTemplate(step.html, variables) : undefined;
-  let text = step.text ? renderTemplate(step.text, variables) : undefined;
-  if (html !== undefined && !mentions(step.html, 'unsubscribe_url')) {
+function renderStep(
+  channel: 'email' | 'sms',
+  templates: Partial<Record<Part, CompiledTemplate>>,
+  job: StepRenderJob,
+  render: (part: Part, variables: object) => string,
+): RenderedStep {
+  if (channel === 'sms') return { channel: 'sms', body: render('body', job.context).trim() };
+  const { unsubscribeUrl, maxPartBytes } = job;
+  const variables = { ...job.context, unsubscribe_url: unsubscribeUrl };
+  const subject = render('subject', variables).replace(/\s+/g, ' ').trim();
+  let html = templates.html ? render('html', variables) : undefined;
+  let text = templates.text ? render('text', variables) : undefined;
+  if (html !== undefined && !mentions(templates.html, 'unsubscribe_url')) {
     const footer = `<p style="font-size:12px;color:#666"><a href="${escapeHtml(unsubscribeUrl)}">Unsubscribe</a></p>`;
     html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${footer}</body>`) : `${html}\n${footer}`;
   }
-  if (text !== undefined && !mentions(step.text, 'unsubscribe_url')) text = `${text.trimEnd()}\n\n--\nUnsubscribe: ${unsubscribeUrl}\n`;
-  html ??= textToHtml(text!);
-  text ??= htmlToText(html);
+  if (text !== undefined && !mentions(templates.text, 'unsubscribe_url')) text = `${text.trimEnd()}\n\n--\nUnsubscribe: ${unsubscribeUrl}\n`;
+  html = checked(html === undefined ? 'text' : 'html', html ?? textToHtml(text!), maxPartBytes);
+  text = checked(text === undefined ? 'html' : 'text', text ?? htmlToText(html), maxPartBytes);
   return { channel: 'email', subject, html, text };
 }

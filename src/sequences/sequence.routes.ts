@@ -30,7 +30,8 @@ export const sequenceOperations = {
       'Customers who gain `trigger_tag` from now on are enrolled and receive the steps in order. Templates are Liquid ' +
       '(`{{ customer.name }}`, `{{ customer.first_name }}`, `{{ customer.email }}`, `{{ customer.metadata.plan }}`, ' +
       '`{{ customer.tags }}`, `{{ merchant.name }}`, `{{ unsubscribe_url }}`); one that does not parse is refused with ' +
-      'its line and column. Every email carries a one-click unsubscribe link (a footer when the template places none).',
+      'its line and column, and so is one that renders over the limits for a sample customer. Every email carries a one-click ' +
+      'unsubscribe link (a footer when the template places none).',
     body: CreateSequenceBody,
     responses: { 201: { description: 'The new sequence', schema: SequenceObject } },
     handle: ({ sequences }, { write, body }) => sequences.create(write, body),
@@ -82,7 +83,9 @@ export const sequenceOperations = {
     path: '/v1/sequences/{id}/preview',
     tag,
     summary: 'Render every step for a customer',
-    description: 'Sends nothing. Shows each step as the customer would receive it now, and whether it would be skipped and why.',
+    description:
+      'Sends nothing. Shows each step as the customer would receive it now, and whether it would be skipped and why. ' +
+      'A step over the render limits for this customer (a part too large, the render budget spent) is refused with 400 naming it.',
     params: SequencePath,
     body: PreviewBody,
     responses: { 200: { description: 'The rendered steps', schema: PreviewObject } },

@@ -12,10 +12,10 @@ import {
 import type { CustomerService } from '../customers/customer.service.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
 import type { BusEvent } from '../events/event-bus.js';
-import type { Sequence, SequenceVersion } from '../generated/prisma/client.js';
+import type { Sequence } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
-import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.js';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
@@ -25,8 +25,10 @@ import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
 import type { SuppressionList } from '../messaging/suppression.service.js';
-import { nextSendTime } from './send-window.js';
-import { compileSteps, renderStep, templateContext, type CompiledStep, type RenderedStep } from './sequence.render.js';
+import { parseDuration } from '../lib/duration.js';
+import { nextSendTime, parseSendWindow, type SendWindow } from './send-window.js';
+import { templateContext, type RenderedStep, type StepRenderOutcome } from './sequence.render.js';
+import { atStep, type SequenceRenderer } from './sequence.renderer.js';
 
 /** What a step needs of its enrolment, version, customer and merchant: read in one query. */
 interface StepRun {
@@ -77,6 +79,8 @@ export interface SequenceServiceDeps {
   customers: CustomerService;
   messages: MessageService;
   suppressions: SuppressionList;
+  /** Renders templates in worker threads, within the per-request and per-send budget. */
+  renderer: SequenceRenderer;
   clock: Clock;
   logger: Logger;
   /** Sequence workflows the enroller starts per second at most (start delays spread a burst). */
@@ -100,7 +104,22 @@ const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 const START_CLAIM_MS = 60_000;
 /** A retried step after a send that certainly did not happen: when the message may go again. */
 const RETRY_AFTER_MS = 1_000;
-const COMPILED_CACHE_SIZE = 500;
+/** Whom a definition is rendered for when it is saved, to refuse templates that exceed the limits. */
+const SAMPLE_CUSTOMER = {
+  id: 'cus_01SAMPLECUSTOMER000000000000',
+  name: 'Sample Customer',
+  email: 'sample.customer@example.com',
+  phone: '+14155550123',
+  metadata: {},
+  timezone: 'UTC',
+};
+
+/** When a step goes out: its delay and send window (its templates are rendered in the render threads). */
+interface StepPlan {
+  channel: 'email' | 'sms';
+  delayMs: number;
+  window: SendWindow | null;
+}
 
 /**
  * Why a live enrolment may not go on, from the current state of its customer, sequence, the
@@ -137,7 +156,6 @@ END`;
  * steps the `sequence:<sequence id>:<customer id>` workflow runs, one activity per step.
  */
 export class SequenceService {
-  private readonly compiledSteps = new Map<string, CompiledStep[]>();
   private readonly enrollBatch: number;
   private readonly startConcurrency: number;
   /** See exitReasonSql. */
@@ -153,7 +171,8 @@ export class SequenceService {
 
   async create(write: WriteContext<SequenceObject>, body: CreateSequenceBody): Promise<SequenceObject> {
     const steps = normalizeSteps(body.steps);
-    this.validate(body.trigger_tag, body.exit_tag ?? null, steps);
+    validateTags(body.trigger_tag, body.exit_tag ?? null);
+    await this.checkTemplates(steps, body.trigger_tag);
     return this.deps.db.$transaction(async (tx) => {
       const sequence = await tx.sequence.create({
         data: {
@@ -185,13 +204,15 @@ export class SequenceService {
 
   /** A change to the tags or steps is a new version; enrolments already running keep theirs. */
   async update(write: WriteContext<SequenceObject>, id: string, body: UpdateSequenceBody): Promise<SequenceObject> {
+    // New steps are rendered before the transaction: no row lock is held while they render.
+    if (body.steps) await this.checkTemplates(normalizeSteps(body.steps), body.trigger_tag ?? (await this.find(this.deps.db, write, id)).triggerTag);
     return this.deps.db.$transaction(async (tx) => {
       const current = await this.find(tx, write, id, { forUpdate: true });
       if (current.status === 'archived') throw new ConflictError(`Sequence ${id} is archived and cannot change`, 'id');
       const steps = body.steps ? normalizeSteps(body.steps) : (current.steps as unknown as SequenceStep[]);
       const triggerTag = body.trigger_tag ?? current.triggerTag;
       const exitTag = body.exit_tag === undefined ? current.exitTag : body.exit_tag;
-      this.validate(triggerTag, exitTag, steps);
+      validateTags(triggerTag, exitTag);
       const definitionChanged =
         triggerTag !== current.triggerTag || exitTag !== current.exitTag || JSON.stringify(steps) !== JSON.stringify(current.steps);
       const sequence = await tx.sequence.update({
@@ -233,7 +254,11 @@ export class SequenceService {
     });
   }
 
-  /** Every step rendered for one customer now, with whether it could be delivered and why not. */
+  /**
+   * Every step rendered for one customer now, with whether it could be delivered and why not. All
+   * steps share one render budget; a step over a limit (a part too large, the budget spent) is 400
+   * naming it.
+   */
   async preview(scope: Scope, id: string, customerId: string): Promise<PreviewObject> {
     const sequence = await this.find(this.deps.db, scope, id);
     const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
@@ -243,15 +268,25 @@ export class SequenceService {
       this.deps.suppressions.suppressedChannels(this.deps.db, scope, customer),
     ]);
     const definition = sequence.steps as unknown as SequenceStep[];
-    const compiled = this.compiled({ sequenceId: sequence.id, version: sequence.version, steps: definition });
     const context = templateContext(customer, merchant);
     const unsubscribeUrl = this.deps.messages.unsubscribeUrl(customer.id, 'email');
+    const budget = this.deps.renderer.budget();
+    const outcomes: StepRenderOutcome[] = [];
+    const overLimits: FieldError[] = [];
+    for (const [index, step] of definition.entries()) {
+      const outcome = await budget.render(step, context, unsubscribeUrl);
+      outcomes.push(outcome);
+      if (!outcome.ok && outcome.kind === 'limit') overLimits.push(...atStep(index, outcome.errors));
+      // The step where the budget ran out is named; the ones after it are not rendered.
+      if (!outcome.ok && budget.exhausted) break;
+    }
+    if (overLimits.length > 0) throw new ValidationError(overLimits);
     return {
       object: 'sequence_preview',
       sequence_id: sequence.id,
       version: sequence.version,
       customer_id: customer.id,
-      steps: compiled.map((step, index) => {
+      steps: definition.map((step, index) => {
         const recipient = step.channel === 'email' ? customer.email : customer.phone;
         const skipReason =
           this.deps.messages.unavailableChannel(step.channel) ??
@@ -262,20 +297,18 @@ export class SequenceService {
         const base = {
           step: index,
           channel: step.channel,
-          delay: definition[index]!.delay,
-          send_window: definition[index]!.send_window ?? null,
+          delay: step.delay,
+          send_window: step.send_window ?? null,
           recipient,
           deliverable: skipReason === null,
           skip_reason: skipReason,
         };
-        try {
-          const rendered = renderStep(step, context, unsubscribeUrl);
-          return rendered.channel === 'email'
-            ? { ...base, subject: rendered.subject, html: rendered.html, text: rendered.text }
-            : { ...base, body: rendered.body, segments: smsSize(rendered.body).segments };
-        } catch (error) {
-          return { ...base, deliverable: false, error: `Template did not render: ${(error as Error).message}` };
-        }
+        const outcome = outcomes[index]!;
+        if (!outcome.ok) return { ...base, deliverable: false, error: outcome.errors.map((error) => error.message).join('; ') };
+        const { rendered } = outcome;
+        return rendered.channel === 'email'
+          ? { ...base, subject: rendered.subject, html: rendered.html, text: rendered.text }
+          : { ...base, body: rendered.body, segments: smsSize(rendered.body).segments };
       }),
     };
   }
@@ -579,7 +612,8 @@ export class SequenceService {
       JOIN merchant_settings ms ON ms.merchant_id = e.merchant_id AND ms.environment = e.environment
       WHERE e.id = ${input.enrollmentId}`;
     if (!run || !LIVE.has(run.status)) return { kind: 'ended', reason: run?.exitReason ?? run?.status ?? 'not_found' };
-    const steps = this.compiled(run);
+    const definition = run.steps as SequenceStep[];
+    const steps = definition.map(planStep);
     if (run.currentStep > input.step) return this.alreadyDone(run.currentStep, steps.length, run.nextSendAt, input.key, now);
     const step = steps[input.step];
     if (!step) return { kind: 'ended', reason: 'completed' };
@@ -597,12 +631,11 @@ export class SequenceService {
     const unsubscribeUrl = this.deps.messages.unsubscribeUrl(run.customerId, 'email');
     let content: MessageContent | undefined;
     let renderError: string | undefined;
-    try {
-      const customer = { ...run, id: run.customerId, tags: run.tags ?? [], metadata: run.metadata as Prisma.JsonValue };
-      content = toContent(renderStep(step, templateContext(customer, { name: run.merchantName }), unsubscribeUrl), '', unsubscribeUrl);
-    } catch (error) {
-      renderError = `Template did not render: ${(error as Error).message}`;
-    }
+    const customer = { ...run, id: run.customerId, tags: run.tags ?? [], metadata: run.metadata as Prisma.JsonValue };
+    // One budget per send; a template over a limit records the message `failed` with the reason.
+    const outcome = await this.deps.renderer.budget().render(definition[input.step]!, templateContext(customer, { name: run.merchantName }), unsubscribeUrl);
+    if (outcome.ok) content = toContent(outcome.rendered, '', unsubscribeUrl);
+    else renderError = outcome.errors.map((error) => error.message).join('; ');
     const claim = await this.claimStep(run, input, step.channel, content);
     if (!claim) return { kind: 'ended', reason: 'not_found' };
     const advance = () => this.advanceStatement(run.id, input.step, steps, timeZone, this.deps.clock.now());
@@ -759,7 +792,7 @@ export class SequenceService {
    * nothing): the next step is due its delay from now; after the last one the enrolment is
    * completed. With when the next step is expected to go out.
    */
-  private advanceStatement(enrollmentId: string, step: number, steps: CompiledStep[], timeZone: string, now: Date) {
+  private advanceStatement(enrollmentId: string, step: number, steps: StepPlan[], timeZone: string, now: Date) {
     const next = steps[step + 1];
     const stepDueAt = next ? new Date(now.getTime() + next.delayMs) : null;
     const nextSendAt = next ? nextSendTime(stepDueAt!, next.window, timeZone) : null;
@@ -772,9 +805,10 @@ export class SequenceService {
 
   // --- Helpers -----------------------------------------------------------------------------------------
 
-  private validate(triggerTag: string, exitTag: string | null, steps: SequenceStep[]): void {
-    if (exitTag !== null && exitTag === triggerTag) throw ValidationError.field('exit_tag', 'exit_tag must differ from trigger_tag');
-    compileSteps(steps);
+  /** Templates that do not parse, or that exceed the render limits for a sample customer, are refused. */
+  private async checkTemplates(steps: SequenceStep[], triggerTag: string): Promise<void> {
+    const context = templateContext({ ...SAMPLE_CUSTOMER, tags: [triggerTag] }, { name: 'Sample merchant' });
+    await this.deps.renderer.check(steps, context, this.deps.messages.unsubscribeUrl(SAMPLE_CUSTOMER.id, 'email'));
   }
 
   private async recordVersion(tx: DbTx, sequence: Sequence): Promise<void> {
@@ -787,18 +821,6 @@ export class SequenceService {
         steps: sequence.steps as Prisma.InputJsonArray,
       },
     });
-  }
-
-  /** Parsed templates of a version, kept: versions never change. */
-  private compiled(version: Pick<SequenceVersion, 'sequenceId' | 'version'> & { steps: unknown }): CompiledStep[] {
-    const key = `${version.sequenceId}:${version.version}`;
-    let steps = this.compiledSteps.get(key);
-    if (!steps) {
-      steps = compileSteps(version.steps as SequenceStep[]);
-      if (this.compiledSteps.size >= COMPILED_CACHE_SIZE) this.compiledSteps.delete(this.compiledSteps.keys().next().value!);
-      this.compiledSteps.set(key, steps);
-    }
-    return steps;
   }
 
   private async find(db: Db | DbTx, scope: Scope, id: string, options: { forUpdate?: boolean } = {}): Promise<Sequence> {
@@ -817,6 +839,14 @@ export class SequenceService {
 function done(outcome: string, step: number, total: number, nextSendAt: Date | null, now: Date): SequenceStepResult {
   const next = step + 1 < total ? { step: step + 1, waitMs: Math.max(0, (nextSendAt?.getTime() ?? now.getTime()) - now.getTime()) } : null;
   return { kind: 'done', outcome: outcome as 'sent' | 'skipped' | 'failed' | 'unknown', next };
+}
+
+function validateTags(triggerTag: string, exitTag: string | null): void {
+  if (exitTag !== null && exitTag === triggerTag) throw ValidationError.field('exit_tag', 'exit_tag must differ from trigger_tag');
+}
+
+function planStep(step: SequenceStep): StepPlan {
+  return { channel: step.channel, delayMs: parseDuration(step.delay)!, window: step.send_window ? parseSendWindow(step.send_window)! : null };
 }
 
 /** Steps are stored as the API shows them, with an explicit null window. */

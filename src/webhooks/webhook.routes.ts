@@ -25,7 +25,8 @@ export const webhookOperations = {
     description: 'The response carries the signing `secret` (Standard Webhooks, `whsec_...`), shown only this once.',
     body: CreateWebhookEndpointBody,
     responses: { 201: { description: 'The new endpoint, with its secret', schema: WebhookEndpointObject } },
-    handle: ({ webhooks }, { scope, body }) => webhooks.createEndpoint(scope, body),
+    secretReply: true,
+    handle: ({ webhooks }, { write, body }) => webhooks.createEndpoint(write, body),
   }),
   listWebhookEndpoints: op({
     method: 'get',
@@ -56,7 +57,7 @@ export const webhookOperations = {
     body: UpdateWebhookEndpointBody,
     responses: { 200: { description: 'The endpoint', schema: WebhookEndpointObject } },
     errors: [404],
-    handle: ({ webhooks }, { scope, params, body }) => webhooks.updateEndpoint(scope, params.id, body),
+    handle: ({ webhooks }, { write, params, body }) => webhooks.updateEndpoint(write, params.id, body),
   }),
   deleteWebhookEndpoint: op({
     method: 'delete',
@@ -67,7 +68,7 @@ export const webhookOperations = {
     params: WebhookEndpointPath,
     responses: { 200: { description: 'The endpoint, deleted', schema: DeletedWebhookEndpoint } },
     errors: [404],
-    handle: ({ webhooks }, { scope, params }) => webhooks.deleteEndpoint(scope, params.id),
+    handle: ({ webhooks }, { write, params }) => webhooks.deleteEndpoint(write, params.id),
   }),
   rotateWebhookEndpointSecret: op({
     method: 'post',
@@ -81,7 +82,8 @@ export const webhookOperations = {
     body: RotateWebhookSecretBody,
     responses: { 200: { description: 'The endpoint, with its new secret', schema: WebhookEndpointObject } },
     errors: [404],
-    handle: ({ webhooks }, { scope, params, body }) => webhooks.rotateSecret(scope, params.id, body.overlap_hours),
+    secretReply: true,
+    handle: ({ webhooks }, { write, params, body }) => webhooks.rotateSecret(write, params.id, body.overlap_hours),
   }),
   listWebhookDeliveries: op({
     method: 'get',

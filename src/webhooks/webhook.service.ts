@@ -8,7 +8,7 @@ import { newId } from '../lib/ids.js';
 import { paginate, type ListableModel, type Page, type PaginationQuery } from '../lib/pagination.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import type { SecretBox } from '../lib/secret-box.js';
-import type { Scope } from '../lib/scope.js';
+import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
 import { generateWebhookSecret, signatureHeader } from './signature.js';
@@ -101,6 +101,8 @@ interface AttemptOutcome {
   final: boolean;
 }
 
+type DeletedEndpoint = WebhookEndpointObject & { deleted: true };
+
 const USER_AGENT = 'customer-lifecycle-webhooks/1';
 // A claim outlives the slowest pass (batch / concurrency attempts of at most timeoutMs each); a
 // crashed sender's claim expires and the deliveries become due again.
@@ -115,32 +117,39 @@ export class WebhookService {
     this.deps = { post: postWebhook, batchSize: 100, concurrency: 10, failingAfterAttempts: 3, onEndpointFailing: async () => {}, ...deps };
   }
 
-  async createEndpoint(scope: Scope, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
+  /** The reply (with the secret, shown once) is stored for Idempotency-Key in the creation's transaction. */
+  async createEndpoint(write: WriteContext<WebhookEndpointObject>, body: CreateWebhookEndpointBody): Promise<WebhookEndpointObject> {
     this.assertPublicUrl(body.url);
     const secret = generateWebhookSecret();
-    const endpoint = await this.deps.db.webhookEndpoint.create({
-      data: {
-        id: newId('webhookEndpoint'),
-        merchantId: scope.merchantId,
-        environment: scope.environment,
-        url: body.url,
-        description: body.description ?? null,
-        enabledEvents: [...new Set(body.enabled_events)],
-        secret: this.deps.secrets.encrypt(secret),
-      },
+    return this.deps.db.$transaction(async (tx) => {
+      const endpoint = await tx.webhookEndpoint.create({
+        data: {
+          id: newId('webhookEndpoint'),
+          merchantId: write.merchantId,
+          environment: write.environment,
+          url: body.url,
+          description: body.description ?? null,
+          enabledEvents: [...new Set(body.enabled_events)],
+          secret: this.deps.secrets.encrypt(secret),
+        },
+      });
+      const result = serializeEndpoint(endpoint, secret);
+      await write.commitReply?.(tx, result);
+      return result;
     });
-    return serializeEndpoint(endpoint, secret);
   }
 
   /**
    * A new signing secret, shown once. Until `overlapHours` have passed, deliveries carry a
    * signature with the previous secret too, so receivers can switch without losing deliveries.
+   * The reply is stored in the rotation's transaction: a retry replays it instead of rotating again
+   * (which would drop the secret the overlap keeps).
    */
-  async rotateSecret(scope: Scope, id: string, overlapHours: number): Promise<WebhookEndpointObject> {
+  async rotateSecret(write: WriteContext<WebhookEndpointObject>, id: string, overlapHours: number): Promise<WebhookEndpointObject> {
     const secret = generateWebhookSecret();
-    const endpoint = await this.deps.db.$transaction(async (tx) => {
-      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
-      return tx.webhookEndpoint.update({
+    return this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, write, id, { forUpdate: true });
+      const endpoint = await tx.webhookEndpoint.update({
         where: { id: current.id },
         data: {
           secret: this.deps.secrets.encrypt(secret),
@@ -148,8 +157,10 @@ export class WebhookService {
           previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
         },
       });
+      const result = serializeEndpoint(endpoint, secret);
+      await write.commitReply?.(tx, result);
+      return result;
     });
-    return serializeEndpoint(endpoint, secret);
   }
 
   /**
@@ -203,10 +214,10 @@ export class WebhookService {
   }
 
   /** Disabling an endpoint cancels its pending deliveries in the same transaction. */
-  async updateEndpoint(scope: Scope, id: string, body: UpdateWebhookEndpointBody): Promise<WebhookEndpointObject> {
+  async updateEndpoint(write: WriteContext<WebhookEndpointObject>, id: string, body: UpdateWebhookEndpointBody): Promise<WebhookEndpointObject> {
     if (body.url !== undefined) this.assertPublicUrl(body.url);
-    const endpoint = await this.deps.db.$transaction(async (tx) => {
-      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
+    return this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, write, id, { forUpdate: true });
       const updated = await tx.webhookEndpoint.update({
         where: { id: current.id },
         data: {
@@ -218,20 +229,22 @@ export class WebhookService {
         },
       });
       if (updated.status === 'disabled') await this.cancelPending(tx, updated.id, 'endpoint disabled');
-      return updated;
+      const result = serializeEndpoint(updated);
+      await write.commitReply?.(tx, result);
+      return result;
     });
-    return serializeEndpoint(endpoint);
   }
 
   /** A deleted endpoint receives nothing more: its pending deliveries are cancelled with it. */
-  async deleteEndpoint(scope: Scope, id: string): Promise<WebhookEndpointObject & { deleted: true }> {
-    const endpoint = await this.deps.db.$transaction(async (tx) => {
-      const current = await this.findEndpoint(tx, scope, id, { forUpdate: true });
+  async deleteEndpoint(write: WriteContext<DeletedEndpoint>, id: string): Promise<DeletedEndpoint> {
+    return this.deps.db.$transaction(async (tx) => {
+      const current = await this.findEndpoint(tx, write, id, { forUpdate: true });
       const deleted = await tx.webhookEndpoint.update({ where: { id: current.id }, data: { deletedAt: new Date() } });
       await this.cancelPending(tx, current.id, 'endpoint deleted');
-      return deleted;
+      const result: DeletedEndpoint = { ...serializeEndpoint(deleted), deleted: true };
+      await write.commitReply?.(tx, result);
+      return result;
     });
-    return { ...serializeEndpoint(endpoint), deleted: true };
   }
 
   /** The log stays readable after the endpoint is deleted, showing its cancelled deliveries. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/stack.js';
 import { PROJECT_ROOT } from '../../src/lib/paths.js';
 import { buildOnce } from '../support/build.js';
+import { MerchantService } from '../../src/merchants/merchant.service.js';
 import { freshDatabase, type FreshDatabase } from '../support/database.js';
 import { eventually, testConfig } from '../support/harness.js';
 
@@ -48,6 +49,22 @@ describe('production runs the compiled JavaScript', () => {
       await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 30_000, 'compiled api');
       const document = await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json();
       expect(document).toMatchObject({ openapi: '3.1.0', paths: expect.objectContaining({ '/v1/customers': expect.any(Object) }) });
+      // Templates render in worker threads started from dist/src/sequences/sequence.render-thread.js.
+      const { key } = await new MerchantService({ db: database.db }).createMerchant('Compiled', 'sandbox');
+      const saved = await fetch(`http://127.0.0.1:${port}/v1/sequences`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Compiled',
+          trigger_tag: 'compiled',
+          steps: [
+            { channel: 'email', template: { subject: 'Hi', html: '<p>Hi {{ customer.name }}</p>' } },
+            { channel: 'sms', template: { body: '{% for i in (1..70000) %}{{ customer.name }}{% endfor %}' } },
+          ],
+        }),
+      });
+      expect(saved.status).toBe(400);
+      expect(((await saved.json()) as { error: { errors: unknown } }).error.errors).toEqual([{ param: 'steps.1.template.body', message: expect.stringContaining('TEMPLATE_PART_MAX_BYTES') }]);
       // The worker bundles dist/workflows (compiled) and polls.
       await eventually(async () => (worker.output.join('').includes('worker polling') ? true : undefined), 60_000, 'compiled worker');
     } finally {

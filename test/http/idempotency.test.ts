@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { secretBox } from '../../src/config.js';
 import { claimIdempotencyKey } from '../../src/http/idempotency.js';
 import { newId } from '../../src/lib/ids.js';
-import { startTestApi, type TestApi } from '../support/harness.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 
 describe('Idempotency-Key', () => {
   let api: TestApi;
@@ -149,7 +150,7 @@ describe('Idempotency-Key', () => {
     const scope = { merchantId, environment: 'sandbox' as const };
     const body = { name: 'written, then the process died' };
     const request = { key: 'k-crash', method: 'POST', path: '/v1/customers', body };
-    const claim = await claimIdempotencyKey(api.runtime.db, scope, request, 30_000);
+    const claim = await claimIdempotencyKey(api.runtime.db, scope, request, { leaseMs: 30_000, secrets: secretBox(api.config) });
     if (claim.kind !== 'owner') throw new Error('expected to own the key');
     // The request's write, as the route runs it; then the process dies before answering.
     const created = await api.runtime.services.customers.create(
@@ -162,6 +163,60 @@ describe('Idempotency-Key', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body.id).toBe(created.id);
     expect(await api.runtime.db.customer.count({ where: { merchantId, name: body.name } })).toBe(1);
+  });
+
+  it("a request whose lease was taken over while it stalled rolls back and answers the retry's reply: one refund", async () => {
+    // One connection: while the request's transaction waits on a lock, nothing can renew its lease,
+    // as when its pool is starved or its event loop stalls.
+    const starved = await startTestApi({ IDEMPOTENCY_LEASE_MS: '300', DATABASE_POOL_SIZE: '1' });
+    const locker = new pg.Client({ connectionString: starved.config.DATABASE_URL });
+    await locker.connect();
+    try {
+      const { body: payment } = await api.request('POST', '/v1/payments', { key, body: { amount: 1000, currency: 'EUR', status: 'succeeded' } });
+      const refund = (via: TestApi) =>
+        via.request('POST', `/v1/payments/${payment.id}/refunds`, { key, body: { amount: 100 }, headers: { 'idempotency-key': 'k-fenced' } });
+      const record = () => api.runtime.db.idempotencyRecord.findFirst({ where: { merchantId, key: 'k-fenced' } });
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM payments WHERE id = $1 FOR UPDATE', [payment.id]);
+      const stalled = refund(starved);
+      const lapsed = await eventually(async () => {
+        const held = await record();
+        return held?.lockedUntil && held.lockedUntil < new Date() ? held : undefined;
+      }, 15_000, 'the stalled request to lose its lease');
+      const retry = refund(api);
+      await eventually(async () => ((await record())?.leaseToken !== lapsed.leaseToken ? true : undefined), 15_000, 'the retry to take the key over');
+      await locker.query('COMMIT');
+      const [loser, winner] = await Promise.all([stalled, retry]);
+      expect([loser.status, winner.status]).toEqual([201, 201]);
+      expect(winner.headers.get('idempotent-replayed')).toBe('false');
+      expect(loser.headers.get('idempotent-replayed')).toBe('true');
+      expect(loser.body).toEqual(winner.body);
+      expect(await api.runtime.db.refund.count({ where: { paymentId: payment.id } })).toBe(1);
+      expect((await api.runtime.db.payment.findUniqueOrThrow({ where: { id: payment.id } })).amountRefunded).toBe(100n);
+      expect(await record()).toMatchObject({ status: 'completed', responseBody: winner.body });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await starved.stop();
+    }
+  });
+
+  it('a write whose lease was taken over before it committed rolls back: its commit is fenced by the lease', async () => {
+    const scope = { merchantId, environment: 'sandbox' as const };
+    const body = { amount: 500, currency: 'EUR', status: 'succeeded' as const, source: 'api' as const };
+    const request = { key: 'k-fence-direct', method: 'POST', path: '/v1/payments', body };
+    const options = { leaseMs: 30_000, secrets: secretBox(api.config) };
+    const stalled = await claimIdempotencyKey(api.runtime.db, scope, request, options);
+    if (stalled.kind !== 'owner') throw new Error('expected to own the key');
+    await api.runtime.db.idempotencyRecord.update({ where: { id: stalled.id }, data: { lockedUntil: new Date(Date.now() - 1) } });
+    const retry = await claimIdempotencyKey(api.runtime.db, scope, request, options);
+    if (retry.kind !== 'owner') throw new Error('expected the retry to take the key over');
+    const write = (claim: typeof stalled) =>
+      api.runtime.services.payments.create({ ...scope, commitReply: (tx, result) => claim.commitReply(tx, { status: 201, body: result }) }, body);
+    const won = await write(retry);
+    await expect(write(stalled)).rejects.toThrow(/taken over by a retry/);
+    expect(await api.runtime.db.payment.count({ where: { merchantId, amount: 500n } })).toBe(1);
+    expect((await stalled.answerAsRetry()).body).toEqual(won);
   });
 
   it('rejects an over-long key', async () => {

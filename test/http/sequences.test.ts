@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
-import { emailStep, smsStep } from '../support/messaging.js';
+import { emailStep, sleep, smsStep } from '../support/messaging.js';
 
 describe('sequences, settings and opt-outs over HTTP', () => {
   let api: TestApi;
@@ -106,6 +106,71 @@ describe('sequences, settings and opt-outs over HTTP', () => {
     expect(sms).toMatchObject({ step: 1, channel: 'sms', delay: '1h', recipient: null, deliverable: false, skip_reason: 'no phone number', body: 'Hi Grace — a, b', segments: 1 });
     // Nothing is sent by a preview.
     expect(await api.runtime.db.message.count({ where: { customerId: customer.id } })).toBe(0);
+  });
+
+  it('refuses a template whose rendered part would exceed TEMPLATE_PART_MAX_BYTES when saved, naming each step', async () => {
+    const refused = await create({
+      name: 'Hostile',
+      trigger_tag: 'hostile',
+      steps: [
+        emailStep('Fine'),
+        // 210 KB of unclosed tags: its derived text part once froze the process for 35 s.
+        { channel: 'email', template: { subject: 'x', html: '{% for i in (1..70000) %}<a {% endfor %}' } },
+        smsStep('{% for i in (1..70000) %}{{ customer.name }}{% endfor %}'),
+      ],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.errors).toEqual([
+      { param: 'steps.1.template.html', message: 'The html renders to more than 128 KB, the most a part may have (TEMPLATE_PART_MAX_BYTES)' },
+      { param: 'steps.2.template.body', message: 'The body renders to more than 128 KB, the most a part may have (TEMPLATE_PART_MAX_BYTES)' },
+    ]);
+    const changed = await create({ name: 'Changed later', trigger_tag: 'later', steps: [emailStep('Fine')] });
+    const patched = await api.request('PATCH', `/v1/sequences/${changed.body.id}`, {
+      key,
+      body: { steps: [{ channel: 'email', template: { subject: '{% for i in (1..140000) %}x{% endfor %}', text: 'Hi' } }] },
+    });
+    expect(patched.body.error.errors).toEqual([{ param: 'steps.0.template.subject', message: expect.stringContaining('TEMPLATE_PART_MAX_BYTES') }]);
+    expect((await api.request('GET', `/v1/sequences/${changed.body.id}`, { key })).body.version).toBe(1);
+  });
+
+  it("refuses a preview whose part exceeds the limit for this customer's data, naming the step", async () => {
+    // The sample customer a save renders for has no metadata.n: the template passes then.
+    const { body: sequence } = await create({
+      name: 'Data-dependent',
+      trigger_tag: 'data-dependent',
+      steps: [emailStep('Fine'), { channel: 'email', template: { subject: 'Big', html: '{% for i in (1..customer.metadata.n) %}<a {% endfor %}' } }],
+    });
+    expect(sequence.version).toBe(1);
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email: 'big@example.test', metadata: { n: 70_000 } } });
+    const preview = await api.request('POST', `/v1/sequences/${sequence.id}/preview`, { key, body: { customer_id: customer.id } });
+    expect(preview.status).toBe(400);
+    expect(preview.body.error.errors).toEqual([{ param: 'steps.1.template.html', message: expect.stringContaining('TEMPLATE_PART_MAX_BYTES') }]);
+  });
+
+  it('/health answers while a hostile preview renders; its steps share one budget and the step where it ran out is named', async () => {
+    const slow = '{% for i in (1..customer.metadata.n) %}{% for j in (1..customer.metadata.n) %}{% endfor %}{% endfor %}';
+    const { body: sequence } = await create({
+      name: 'Slow',
+      trigger_tag: 'slow',
+      steps: Array.from({ length: 50 }, () => ({ channel: 'email', template: { subject: 'Slow', html: slow } })),
+    });
+    const { body: customer } = await api.request('POST', '/v1/customers', { key, body: { email: 'slow@example.test', metadata: { n: 3_000 } } });
+    const order: string[] = [];
+    const preview = api.request('POST', `/v1/sequences/${sequence.id}/preview`, { key, body: { customer_id: customer.id } }).then((response) => {
+      order.push('preview');
+      return response;
+    });
+    await sleep(300);
+    // Rendering the 50 steps on the event loop took one second each, and /health waited for all of them.
+    const health = await fetch(`${api.url}/health`, { signal: AbortSignal.timeout(30_000) });
+    order.push('health');
+    expect(health.status).toBe(200);
+    const refused = await preview;
+    expect(order).toEqual(['health', 'preview']);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.errors).toEqual([
+      { param: expect.stringMatching(/^steps\.[01]\.template(\.html)?$/), message: 'Rendering ran out of its budget of 2,000 ms (TEMPLATE_RENDER_BUDGET_MS)' },
+    ]);
   });
 
   it("keeps tenants apart: another merchant's sequence or customer is not found", async () => {

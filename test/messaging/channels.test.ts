@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { classifySmtpError, messageIdFor } from '../../src/messaging/mailer.js';
 import { smsSize } from '../../src/messaging/sms-segments.js';
-import { compileTemplate, htmlToText, renderTemplate, TemplateSyntaxError } from '../../src/messaging/templates.js';
+import { compileTemplate, htmlToText, OutputLimitError, renderTemplate, TemplateSyntaxError } from '../../src/messaging/templates.js';
 import { unsubscribeToken, verifyUnsubscribeToken } from '../../src/messaging/unsubscribe-token.js';
 import { formatDateTime, formatMoney } from '../../src/messaging/transactional.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
 const CUSTOMER = 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ';
+const LIMITS = { maxChars: 100_000, renderMs: 1_000 };
 
 describe('message channels', () => {
   it('counts SMS segments as carriers do: GSM-7 160/153, extension characters twice, UCS-2 70/67', () => {
@@ -49,9 +50,30 @@ describe('message channels', () => {
 
   it('escapes customer data in HTML parts, not in text parts', () => {
     const context = { customer: { name: '<b>Ada</b> & co' } };
-    expect(renderTemplate(compileTemplate('Hi {{ customer.name }}', 'html'), context)).toBe('Hi &lt;b&gt;Ada&lt;/b&gt; &amp; co');
-    expect(renderTemplate(compileTemplate('Hi {{ customer.name }}', 'plain'), context)).toBe('Hi <b>Ada</b> & co');
-    expect(htmlToText('<p>Hi &amp; welcome</p><p><a href="https://x.test/u">Unsubscribe</a></p>')).toBe('Hi & welcome\nUnsubscribe (https://x.test/u)');
+    expect(renderTemplate(compileTemplate('Hi {{ customer.name }}', 'html'), context, LIMITS)).toBe('Hi &lt;b&gt;Ada&lt;/b&gt; &amp; co');
+    expect(renderTemplate(compileTemplate('Hi {{ customer.name }}', 'plain'), context, LIMITS)).toBe('Hi <b>Ada</b> & co');
+  });
+
+  it('derives a readable text part from HTML: paragraphs, line breaks, links with their address, no markup', () => {
+    const html =
+      '<!doctype html><html><head><title>T</title><style>p { color: red }</style></head><body><h1>Welcome, Ada</h1>' +
+      '<p>Hi &amp; <b>welcome</b> &lt;3</p><p>Line one<br>line two</p><ul><li>first</li><li>second</li></ul>' +
+      '<img src="https://track.example/pixel.gif"><p><a href="https://x.test/u?a=1&amp;b=2">Unsubscribe</a></p></body></html>';
+    expect(htmlToText(html)).toBe('Welcome, Ada\n\nHi & welcome <3\n\nLine one\nline two\n\n * first\n * second\n\nUnsubscribe [https://x.test/u?a=1&b=2]');
+    // Unclosed and deeply nested markup (a loop of "<a " or "<div>") converts without failing;
+    // below 200 levels the text is left out.
+    expect(htmlToText('<a '.repeat(70_000))).toBe('');
+    expect(htmlToText(`${'<div>'.repeat(50_000)}deep`)).toBe('...');
+    expect(htmlToText(`${'<div>'.repeat(150)}shallow`)).toBe('shallow');
+  });
+
+  it('stops a render whose output grows past its limit, whatever builds it', () => {
+    const over = (source: string, format: 'plain' | 'html') => () =>
+      renderTemplate(compileTemplate(source, format), { customer: { name: 'Ada' } }, { maxChars: 1_000, renderMs: 10_000 });
+    expect(over('{% for i in (1..70000) %}<a {% endfor %}', 'html')).toThrow(OutputLimitError);
+    expect(over('{% for i in (1..1000) %}{{ customer.name }}{% endfor %}', 'plain')).toThrow(OutputLimitError);
+    expect(over('{% for i in (1..100) %}{% for j in (1..100) %}x{% endfor %}{% endfor %}', 'plain')).toThrow(OutputLimitError);
+    expect(over('{% for i in (1..300) %}{{ customer.name }}{% endfor %}', 'plain')()).toHaveLength(900);
   });
 
   it('derives a stable Message-ID from the idempotency key, in the sender\'s domain', () => {

@@ -184,6 +184,22 @@ describe('sequences: tag-triggered emails and SMS on the real worker, SMTP serve
     expect(view.body.data[0].skipped_steps).toEqual([{ step: 0, channel: 'email', reason: 'no email address', at: expect.any(String) }]);
   });
 
+  it('a step that renders past TEMPLATE_PART_MAX_BYTES for this customer is failed with the reason, and the sequence goes on', async () => {
+    const { sandboxKey: key } = await api.merchant('Too large');
+    // The sample customer a save renders for has no metadata.n: only this customer's data makes it large.
+    const html = '{% for i in (1..customer.metadata.n) %}<p>{{ customer.name }}</p>{% endfor %}';
+    const seq = await sequence(key, { name: 'Large', trigger_tag: 'large', steps: [{ channel: 'email', template: { subject: 'Large', html } }, smsStep('Then a text')] });
+    const email = address('large');
+    const number = phone();
+    const big = await customer(key, { email, phone: number, name: 'Big Spender', metadata: { n: 20_000 }, tags: ['large'] });
+    expect(await resultOf(seq.id, big.id)).toBe('completed');
+    expect((await messages(big.id)).map((m) => [m.channel, m.status, m.error])).toEqual([
+      ['email', 'failed', 'The html renders to more than 128 KB, the most a part may have (TEMPLATE_PART_MAX_BYTES)'],
+      ['sms', 'sent', null],
+    ]);
+    expect(await mailTo(email)).toEqual([]);
+  });
+
   it('the same tag added twice concurrently (and its event delivered twice) -> one enrolment, one email', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Concurrent');
     await sequence(key, { name: 'Once', trigger_tag: 'race', steps: [emailStep('Only once')] });
