@@ -1,5 +1,5 @@
 import { operationsFor } from '../http/operation.js';
-import { EventList, EventObject, EventPath, ListEventsQuery } from './event.schemas.js';
+import { EventList, EventObject, EventPath, ListEventsQuery, ReplayedEvents } from './event.schemas.js';
 import type { EventService } from './event.service.js';
 
 const op = operationsFor<{ events: EventService }>();
@@ -32,5 +32,17 @@ export const eventOperations = {
     responses: { 202: { description: 'The event, waiting for the relay again', schema: EventObject } },
     errors: [404, 409],
     handle: ({ events }, { write, params }) => events.replay(write, params.id),
+  }),
+  replayParkedEvents: op({
+    method: 'post',
+    path: '/v1/events/replay',
+    tag,
+    summary: 'Replay every parked event',
+    description:
+      'Once the cause is fixed: up to 1,000 of the key\'s parked events, oldest first, go back to the relay as one replay ' +
+      'each would send them (`has_more` says whether more are left for another call). Nothing their subscribers already ' +
+      'did is done twice.',
+    responses: { 202: { description: 'The events, waiting for the relay again', schema: ReplayedEvents } },
+    handle: ({ events }, { write }) => events.replayAll(write),
   }),
 };

@@ -30,4 +30,13 @@ export const ListEventsQuery = paginationQuery('event').extend({
 });
 export type ListEventsQuery = z.infer<typeof ListEventsQuery>;
 
+export const ReplayedEvents = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(EventObject),
+    has_more: z.boolean().meta({ description: 'More parked events are left: call again.' }),
+  })
+  .meta({ id: 'ReplayedEvents' });
+export type ReplayedEvents = z.infer<typeof ReplayedEvents>;
+
 export const EventPath = z.object({ id: idSchema('event') });

@@ -3,8 +3,11 @@ import type { Event } from '../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { paginate, type Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
-import type { EventObject, ListEventsQuery } from './event.schemas.js';
+import type { EventObject, ListEventsQuery, ReplayedEvents } from './event.schemas.js';
 import { serializeEvent } from './event.serializer.js';
+
+/** Parked events one API call replays at most: one short transaction, one reply of bounded size. */
+const REPLAY_PAGE = 1_000;
 
 /** A parked event waits for a replay; an undispatched one in flight is never one. */
 const PARKED = { parkedAt: { not: null }, dispatchedAt: null } satisfies Prisma.EventWhereInput;
@@ -40,6 +43,20 @@ export class EventService {
     });
   }
 
+  /** Replays the tenant's oldest parked events, up to REPLAY_PAGE of them. */
+  async replayAll(write: WriteContext<ReplayedEvents>): Promise<ReplayedEvents> {
+    return this.deps.db.$transaction(async (tx) => {
+      const tenant = { merchantId: write.merchantId, environment: write.environment, ...PARKED };
+      const oldest = await tx.event.findMany({ where: tenant, orderBy: { id: 'asc' }, take: REPLAY_PAGE + 1, select: { id: true } });
+      const ids = oldest.slice(0, REPLAY_PAGE).map((event) => event.id);
+      const replayed = await this.release(tx, { merchantId: write.merchantId, environment: write.environment, id: { in: ids } });
+      replayed.sort((a, b) => a.id.localeCompare(b.id));
+      const result: ReplayedEvents = { object: 'list', data: replayed.map(serializeEvent), has_more: oldest.length > REPLAY_PAGE };
+      await write.commitReply?.(tx, result);
+      return result;
+    });
+  }
+
   // --- Operators (the `events` command): every tenant ------------------------------------------------
 
   /** Parked events, oldest first, of one merchant or of all. */
@@ -56,7 +73,7 @@ export class EventService {
     return this.deps.db.$transaction((tx) => this.release(tx, filter));
   }
 
-  private async release(tx: DbTx, filter: { id?: string; merchantId?: string; environment?: Scope['environment'] }): Promise<Event[]> {
+  private async release(tx: DbTx, filter: Prisma.EventWhereInput): Promise<Event[]> {
     return tx.event.updateManyAndReturn({
       where: { ...PARKED, ...filter },
       data: { parkedAt: null, dispatchAttempts: 0, dispatchError: null },

@@ -113,6 +113,9 @@ describe('parked events: the merchant is told, they are listed, and a replay run
       const replay = await api.request('POST', `/v1/events/${paid.id}/replay`, { key: stranger });
       expect(replay.status).toBe(404);
       expect(replay.body.error.type).toBe('not_found');
+      const replayAll = await api.request('POST', '/v1/events/replay', { key: stranger });
+      expect(replayAll.status).toBe(202);
+      expect(replayAll.body).toEqual({ object: 'list', data: [], has_more: false });
     }
     expect((await api.request('GET', '/v1/events', { key })).body.error).toMatchObject({ param: 'status' });
 
@@ -167,7 +170,10 @@ describe('parked events: the merchant is told, they are listed, and a replay run
       data: { dispatchedAt: null, dispatchAttempts: 10, parkedAt: new Date() },
     });
     expect((await cli('replay', paid.id)).code).toBe(0);
-    expect((await api.request('POST', `/v1/events/${tagged.id}/replay`, { key })).status).toBe(202);
+    const replayAll = await api.request('POST', '/v1/events/replay', { key });
+    expect(replayAll.status).toBe(202);
+    expect(replayAll.body).toMatchObject({ object: 'list', has_more: false });
+    expect(replayAll.body.data.map((event: { id: string }) => event.id)).toEqual([tagged.id]);
     await eventually(async () => ((await api.runtime.db.event.count({ where: { merchantId, dispatchedAt: null } })) === 0 ? true : undefined));
     await sleep(2_000);
     expect(await effects()).toEqual(once);
