@@ -21,7 +21,7 @@ export interface Database {
 
 /**
  * One connection pool shared by Prisma and the few hot paths that run plain SQL (where Prisma's
- * per-query overhead shows: see the README's Performance section).
+ * per-query overhead shows: see docs/performance.md).
  */
 export function createDatabase(databaseUrl: string, poolSize: number): Database {
   const pool = new pg.Pool({

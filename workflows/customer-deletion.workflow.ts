@@ -50,7 +50,7 @@ type Step = [name: string, run: () => Promise<string | void>];
  * fails for good is never skipped: the run records why, shows `action_required` (API, query,
  * DeletionStatus search attribute) and waits for the retry signal to run that step again.
  *
- * The order matters (README, "Customer deletion"): subscriptions are settled while coupons still
+ * The order matters (docs/deletion.md): subscriptions are settled while coupons still
  * discount their closing invoices; drafts are finalized while the wallet still pays them; the
  * wallet's remainder is voided only after that; personal data is erased last, once nothing needs
  * it any more.

@@ -33,7 +33,7 @@ export function signatureHeader(secrets: string[], msgId: string, timestamp: num
 
 /**
  * For receivers in this codebase (the tests) and Node receivers that want no dependency; anyone
- * else should use a maintained Standard Webhooks library (see README). True when one of the
+ * else should use a maintained Standard Webhooks library (see docs/webhooks.md). True when one of the
  * space-separated `v1` signatures signs this exact body, id and timestamp with `secret`, and the
  * timestamp is within 5 minutes of `now` (a replay of an old delivery is refused). `headers` is
  * matched case-insensitively, so Node's `request.headers` can be passed as it is.
