@@ -1,6 +1,7 @@
 import type { Db, DbTx } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
+import { countFailedHandOver } from './outbox.js';
 
 /** A committed event as subscribers see it. */
 export interface BusEvent {
@@ -47,15 +48,6 @@ export interface ParkedEvent {
  * returns what to do after the commit.
  */
 export type ParkedEventHandler = (tx: DbTx, event: ParkedEvent) => Promise<AfterCommit | void>;
-
-interface FailedRow {
-  id: string;
-  merchant_id: string;
-  environment: Environment;
-  type: string;
-  dispatch_attempts: number;
-  parked_at: Date | null;
-}
 
 interface EventRow {
   id: string;
@@ -132,15 +124,11 @@ export class EventBus {
    * same (a failure to park must not make the relay retry it for ever) and the failure is logged.
    */
   private async recordFailure(id: string, error: string): Promise<void> {
-    const count = (db: Db | DbTx) => db.$queryRaw<FailedRow[]>`
-      UPDATE events SET dispatch_attempts = dispatch_attempts + 1, dispatch_error = ${error},
-        parked_at = CASE WHEN dispatch_attempts + 1 >= ${MAX_DISPATCH_ATTEMPTS} THEN coalesce(parked_at, now()) ELSE parked_at END
-      WHERE id = ${id} AND dispatched_at IS NULL
-      RETURNING id, merchant_id, environment, type, dispatch_attempts, parked_at`;
+    const count = (db: Db | DbTx) => countFailedHandOver(db, id, error, MAX_DISPATCH_ATTEMPTS);
     const after: AfterCommit[] = [];
     try {
       await this.deps.db.$transaction(async (tx) => {
-        const [row] = await count(tx);
+        const row = await count(tx);
         if (row?.parked_at && row.dispatch_attempts === MAX_DISPATCH_ATTEMPTS) {
           this.deps.logger.error({ eventId: id, type: row.type, merchantId: row.merchant_id, error }, 'event parked: replay it once the cause is fixed');
           const work = await this.deps.onParked?.(tx, {

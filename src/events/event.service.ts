@@ -1,16 +1,15 @@
-import type { Db, DbTx, Prisma } from '../db.js';
+import type { Db } from '../db.js';
 import type { Event } from '../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { paginate, type Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { EventObject, ListEventsQuery, ReplayedEvents } from './event.schemas.js';
 import { serializeEvent } from './event.serializer.js';
+import { PARKED, pruneEvents, releaseParked } from './outbox.js';
 
 /** Parked events one API call replays at most: one short transaction, one reply of bounded size. */
 const REPLAY_PAGE = 1_000;
 
-/** A parked event waits for a replay; an undispatched one in flight is never one. */
-const PARKED = { parkedAt: { not: null }, dispatchedAt: null } satisfies Prisma.EventWhereInput;
 
 /**
  * The outbox's events after they were recorded: the parked ones (listed, replayed) and retention.
@@ -31,7 +30,7 @@ export class EventService {
   async replay(write: WriteContext<EventObject>, id: string): Promise<EventObject> {
     return this.deps.db.$transaction(async (tx) => {
       const scoped = { id, merchantId: write.merchantId, environment: write.environment };
-      const [replayed] = await this.release(tx, scoped);
+      const [replayed] = await releaseParked(tx, scoped);
       if (!replayed) {
         const event = await tx.event.findFirst({ where: scoped, select: { dispatchedAt: true } });
         if (!event) throw new NotFoundError('event', id, 'id');
@@ -49,7 +48,7 @@ export class EventService {
       const tenant = { merchantId: write.merchantId, environment: write.environment, ...PARKED };
       const oldest = await tx.event.findMany({ where: tenant, orderBy: { id: 'asc' }, take: REPLAY_PAGE + 1, select: { id: true } });
       const ids = oldest.slice(0, REPLAY_PAGE).map((event) => event.id);
-      const replayed = await this.release(tx, { merchantId: write.merchantId, environment: write.environment, id: { in: ids } });
+      const replayed = await releaseParked(tx, { merchantId: write.merchantId, environment: write.environment, id: { in: ids } });
       replayed.sort((a, b) => a.id.localeCompare(b.id));
       const result: ReplayedEvents = { object: 'list', data: replayed.map(serializeEvent), has_more: oldest.length > REPLAY_PAGE };
       await write.commitReply?.(tx, result);
@@ -70,31 +69,13 @@ export class EventService {
 
   /** Replays one parked event by id, or every parked event (of one merchant). Returns those replayed. */
   async replayParked(filter: { id?: string; merchantId?: string }): Promise<Event[]> {
-    return this.deps.db.$transaction((tx) => this.release(tx, filter));
-  }
-
-  private async release(tx: DbTx, filter: Prisma.EventWhereInput): Promise<Event[]> {
-    return tx.event.updateManyAndReturn({
-      where: { ...PARKED, ...filter },
-      data: { parkedAt: null, dispatchAttempts: 0, dispatchError: null },
-    });
+    return this.deps.db.$transaction((tx) => releaseParked(tx, filter));
   }
 
   // --- Retention -------------------------------------------------------------------------------------
 
-  /**
-   * Deletes up to `limit` of the oldest dispatched events created before `cutoff` that no webhook
-   * delivery refers to (a delivery sends its event's data; pruned deliveries go first). Rows another
-   * transaction holds are skipped, not waited for.
-   */
+  /** See pruneEvents: the oldest dispatched events past `cutoff` that no delivery refers to. */
   async prune(cutoff: Date, limit: number): Promise<number> {
-    return this.deps.db.$executeRaw`
-      DELETE FROM events WHERE id = ANY(ARRAY(
-        SELECT e.id FROM events e
-        WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${cutoff}
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-        ORDER BY e.created_at
-        LIMIT ${limit}
-        FOR UPDATE OF e SKIP LOCKED))`;
+    return pruneEvents(this.deps.db, cutoff, limit);
   }
 }
