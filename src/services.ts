@@ -27,6 +27,7 @@ import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sm
 import { SuppressionList } from './messaging/suppression.service.js';
 import { SequenceRenderer } from './sequences/sequence.renderer.js';
 import { SequenceService } from './sequences/sequence.service.js';
+import { TemporalGateway } from './temporal/gateway.js';
 import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
 import { WebhookService } from './webhooks/webhook.service.js';
@@ -67,7 +68,7 @@ export type Services = ReturnType<typeof createServices>;
  * and the event bus. `satisfies OperationDeps`: every operation's handler finds what it needs.
  */
 export function createServices({ db, pool, temporal, config, logger, clock = systemClock, ...overrides }: ServiceDeps) {
-  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  const gateway = new TemporalGateway(temporal, config.TEMPORAL_TASK_QUEUE, logger);
   const customers = new CustomerService({ db, pool, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
@@ -87,8 +88,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
   const digests = new DigestService({ db, analytics });
   const messageQueue = new MessageQueueService({
     db,
-    temporal,
-    taskQueue,
+    temporal: gateway,
     messages,
     digests,
     clock,
@@ -108,8 +108,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     coupons: new CouponService({ db, customers, batchSize }),
     deletions: new DeletionService({
       db,
-      temporal,
-      taskQueue,
+      temporal: gateway,
       ui,
       logger,
     }),
@@ -125,8 +124,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     }),
     webhooks: new WebhookService({
       db,
-      temporal,
-      taskQueue,
+      temporal: gateway,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
@@ -141,10 +139,10 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     suppressions,
     messageQueue,
     renderer,
-    sequences: new SequenceService({ db, temporal, taskQueue, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
-    stats: new StatsService({ db, temporal, taskQueue, ui, rollup: ltvRollupSettings(config) }),
-    probes: { db, temporal, namespace: config.TEMPORAL_NAMESPACE },
+    stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
+    probes: { db, temporal: gateway },
   };
   return services satisfies OperationDeps;
 }

@@ -73,6 +73,63 @@ function cycles(): string[][] {
   return found;
 }
 
+
+const sourceOf = (file: string) => readFileSync(join(PROJECT_ROOT, file), 'utf8');
+
+/** Prisma's model delegates (`db.customer`) and the tables they map to (`customers`). */
+const models = new Map(
+  [...readFileSync(join(PROJECT_ROOT, 'prisma/schema.prisma'), 'utf8').matchAll(/^model (\w+) \{[\s\S]*?@@map\("(\w+)"\)/gm)].map(([, model, table]) => [
+    model!.charAt(0).toLowerCase() + model!.slice(1),
+    table!,
+  ]),
+);
+const PRISMA_WRITES = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany']);
+const PRISMA_READS = new Set(['findFirst', 'findFirstOrThrow', 'findUnique', 'findUniqueOrThrow', 'findMany', 'count', 'aggregate', 'groupBy']);
+const RAW = new Set(['$queryRaw', '$executeRaw', '$queryRawUnsafe', '$executeRawUnsafe']);
+/** Words that follow UPDATE in SQL without naming a table (`DO UPDATE SET`, `FOR UPDATE SKIP LOCKED`). */
+const NOT_TABLES = new Set(['set', 'skip', 'of', 'nowait']);
+
+/** Where the database is touched, and which tables each file writes. */
+interface DatabaseUse {
+  file: string;
+  /** `db.customer.findMany`, `$queryRaw`, `pool.query`: what the file calls on the database client. */
+  calls: string[];
+  writes: string[];
+}
+
+function databaseUse(file: string): DatabaseUse {
+  const text = sourceOf(file);
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const calls: string[] = [];
+  const writes = new Set<string>();
+  const visit = (node: ts.Node) => {
+    if (ts.isPropertyAccessExpression(node)) {
+      const name = node.name.text;
+      if (RAW.has(name)) calls.push(name);
+      if (ts.isPropertyAccessExpression(node.expression) && models.has(node.expression.name.text) && (PRISMA_WRITES.has(name) || PRISMA_READS.has(name))) {
+        calls.push(`${node.expression.name.text}.${name}`);
+        if (PRISMA_WRITES.has(name)) writes.add(models.get(node.expression.name.text)!);
+      }
+      const receiver = node.expression.getText(source);
+      if (name === 'query' && (/pool/i.test(receiver) || /\bclient$/.test(receiver))) calls.push(`${receiver}.query`);
+    }
+    if (ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node) || ts.isStringLiteral(node)) {
+      for (const [, , table] of node.text.matchAll(/\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?/gi)) {
+        if (!NOT_TABLES.has(table!.toLowerCase()) && [...models.values()].includes(table!)) writes.add(table!);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return { file, calls, writes: [...writes] };
+}
+
+/** The modules that hold SQL: each feature's store, and the outbox (the events table's store). */
+const isStore = (file: string) => file.endsWith('.store.ts') || file === 'src/events/outbox.ts';
+/** Infrastructure below the features: connecting, migrating, the development stack. */
+const isInfrastructure = (file: string) => ['src/db.ts', 'src/migrate.ts'].includes(file) || file.startsWith('src/dev/');
+const databaseUses = files.filter((file) => !isInfrastructure(file)).map(databaseUse);
+
 describe('architecture', () => {
   it('finds the files it checks', () => {
     expect(files).toEqual(expect.arrayContaining(['src/services.ts', 'workflows/definitions.ts', 'activities/index.ts']));
@@ -130,5 +187,33 @@ describe('architecture', () => {
         ),
     );
     expect(constructing).toEqual([]);
+  });
+
+  it('touches the database only in stores: the only modules with SQL (raw or Prisma)', () => {
+    const offending = databaseUses.filter((use) => !isStore(use.file) && use.calls.length > 0).map((use) => `${use.file}: ${[...new Set(use.calls)].join(', ')}`);
+    expect(offending).toEqual([]);
+  });
+
+  it('has one writer per table: each table is inserted, updated and deleted by exactly one store', () => {
+    const writers = new Map<string, string[]>();
+    for (const use of databaseUses) for (const table of use.writes) writers.set(table, [...(writers.get(table) ?? []), use.file]);
+    const shared = [...writers].filter(([, by]) => by.length > 1 || !isStore(by[0]!)).map(([table, by]) => `${table}: ${by.join(', ')}`);
+    expect(shared).toEqual([]);
+    expect(writers.size).toBeGreaterThan(20);
+  });
+
+  it("locks a customer's row only in the customers store", () => {
+    const locking = files.filter((file) => /FROM\s+customers\b[^`;]*?\bFOR\s+(UPDATE|SHARE|NO KEY UPDATE|KEY SHARE)\b/i.test(sourceOf(file)));
+    expect(locking).toEqual(['src/customers/customer.store.ts']);
+  });
+
+  it('imports the bodies of activities (*.steps.ts) only from activities/', () => {
+    const offending = imports.filter((edge) => edge.target?.endsWith('.steps.ts') && !edge.from.startsWith('activities/') && !edge.typeOnly);
+    expect(offending).toEqual([]);
+  });
+
+  it('keeps every file under 400 lines', () => {
+    const long = files.map((file) => ({ file, lines: sourceOf(file).split('\n').length })).filter(({ lines }) => lines > 400);
+    expect(long).toEqual([]);
   });
 });

@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
@@ -12,18 +11,15 @@ import type { StatsRollup } from '../generated/prisma/client.js';
 import { NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Scope } from '../lib/scope.js';
+import { TEMPORAL_CALL_TIMEOUT_MS, type TemporalGateway } from '../temporal/gateway.js';
 import type { TemporalUi } from '../temporal/links.js';
 import type { StatsRollupObject } from './analytics.schemas.js';
 import { serializeRollup } from './analytics.serializer.js';
 import { refreshStats } from './stats.queries.js';
 
-/** Temporal calls made on the request path give up after this, rather than hold the request. */
-const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
-
 export interface StatsServiceDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: TemporalGateway;
   ui: TemporalUi;
   /** How the rollups this service starts cut their work. */
   rollup: LtvRollupSettings;
@@ -84,16 +80,12 @@ export class StatsService {
         const rollupId = newId('statsRollup');
         const workflowId = workflowIds.ltvRollup(rollupScope, rollupId);
         const input: LtvRollupInput = { ...this.deps.rollup, scope: rollupScope, rollupId, digest: false };
-        const { temporal } = this.deps;
-        const handle = await temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
-          temporal.workflow.start(WORKFLOW_TYPES.ltvRollup, {
-            taskQueue: this.deps.taskQueue,
-            workflowId,
-            args: [input],
-            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: scope.merchantId }],
-          }),
-        );
-        return this.recordRollup(tx, { id: rollupId, scope: rollupScope, workflowId, runId: handle.firstExecutionRunId });
+        const runId = await this.deps.temporal.start(WORKFLOW_TYPES.ltvRollup, {
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.merchantId, value: scope.merchantId }],
+        });
+        return this.recordRollup(tx, { id: rollupId, scope: rollupScope, workflowId, runId });
       },
       // Long enough for the Temporal calls made while holding the lock.
       { timeout: 3 * TEMPORAL_CALL_TIMEOUT_MS },
@@ -109,13 +101,9 @@ export class StatsService {
   private async stillRunning(tx: DbTx, rollup: StatsRollup): Promise<boolean> {
     let status: string;
     try {
-      const { temporal } = this.deps;
-      status = await temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, async () =>
-        (await temporal.workflow.getHandle(rollup.workflowId).describe()).status.name,
-      );
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) return true;
-      status = 'NOT_FOUND';
+      status = (await this.deps.temporal.status(rollup.workflowId)) ?? 'NOT_FOUND';
+    } catch {
+      return true;
     }
     if (status === 'RUNNING') return true;
     await tx.statsRollup.updateMany({

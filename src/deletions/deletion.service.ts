@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
@@ -16,18 +15,17 @@ import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
+import type { TemporalGateway } from '../temporal/gateway.js';
 import type { TemporalUi } from '../temporal/links.js';
 import type { DeletionObject } from './deletion.schemas.js';
 import { serializeDeletion } from './deletion.serializer.js';
 
-/** Temporal calls made on the request path give up after this, rather than hold the request. */
-const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
+/** The progress query gives up sooner than other calls: GET answers from the database without it. */
 const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
 
 export interface DeletionServiceDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: TemporalGateway;
   ui: TemporalUi;
   logger: Logger;
 }
@@ -51,9 +49,7 @@ export class DeletionService {
     let progress: DeletionProgress | undefined;
     try {
       // A query needs a worker to answer; without one the API still answers, from the database.
-      progress = await this.deps.temporal.connection.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () =>
-        this.deps.temporal.workflow.getHandle(deletion.workflowId).query(deletionProgressQuery),
-      );
+      progress = await this.deps.temporal.query(deletion.workflowId, deletionProgressQuery, PROGRESS_QUERY_TIMEOUT_MS);
     } catch (error) {
       this.deps.logger.debug({ err: error, customerId }, 'deletion progress not available from Temporal');
     }
@@ -68,9 +64,7 @@ export class DeletionService {
         customer_id: customerId,
       });
     }
-    await this.deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
-      this.deps.temporal.workflow.getHandle(deletion.workflowId).signal(deletionRetrySignal),
-    );
+    await this.deps.temporal.signal(deletion.workflowId, deletionRetrySignal, []);
     return this.serialize(deletion);
   }
 
@@ -148,7 +142,7 @@ export class DeletionService {
     let restarted = 0;
     for (const deletion of stuck) {
       try {
-        const status = await this.workflowStatus(deletion.workflowId);
+        const status = await this.deps.temporal.status(deletion.workflowId, { deadline: false });
         if (status === 'COMPLETED') {
           await this.complete(deletion.customerId);
         } else if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
@@ -167,15 +161,6 @@ export class DeletionService {
       }
     }
     return restarted;
-  }
-
-  private async workflowStatus(workflowId: string): Promise<string | undefined> {
-    try {
-      return (await this.deps.temporal.workflow.getHandle(workflowId).describe()).status.name;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
   }
 
   private serialize(deletion: CustomerDeletion, progress?: DeletionProgress): DeletionObject {
@@ -218,22 +203,18 @@ export class DeletionService {
     const input: CustomerDeletionInput = { customerId: deletion.customerId };
     let runId: string;
     try {
-      const handle = await this.deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
-        this.deps.temporal.workflow.start(WORKFLOW_TYPES.customerDeletion, {
-          taskQueue: this.deps.taskQueue,
-          workflowId: deletion.workflowId,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          // A run that failed or timed out may be started again; a completed one may not.
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.customerId, value: deletion.customerId },
-            { key: SEARCH_ATTRIBUTES.merchantId, value: merchantId },
-            { key: SEARCH_ATTRIBUTES.deletionStatus, value: 'running' },
-          ],
-        }),
-      );
-      runId = handle.firstExecutionRunId;
+      runId = await this.deps.temporal.start(WORKFLOW_TYPES.customerDeletion, {
+        workflowId: deletion.workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        // A run that failed or timed out may be started again; a completed one may not.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.customerId, value: deletion.customerId },
+          { key: SEARCH_ATTRIBUTES.merchantId, value: merchantId },
+          { key: SEARCH_ATTRIBUTES.deletionStatus, value: 'running' },
+        ],
+      });
     } catch (error) {
       if (options.touch) throw error;
       this.deps.logger.warn({ err: error, customerId: deletion.customerId }, 'Temporal did not take the deletion; the reconciler will start it');

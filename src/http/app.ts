@@ -5,7 +5,7 @@ import { ApiError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { jsonNestedDeeperThan } from '../lib/validation.js';
 import type { Logger } from '../logger.js';
-import type { MerchantService } from '../merchants/merchant.service.js';
+import type { KeyAuthenticator } from '../lib/scope.js';
 import { unsubscribePage } from '../messaging/unsubscribe.page.js';
 import { docsRoutes } from '../openapi/docs.routes.js';
 import { OPERATIONS, type OperationDeps } from '../operations.js';
@@ -20,7 +20,7 @@ export interface AppDeps {
   pool: SqlPool;
   config: Config;
   logger: Logger;
-  merchants: MerchantService;
+  merchants: KeyAuthenticator;
   /** Whatever the operations' handlers need (services, probes). */
   handlers: OperationDeps;
 }

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { MerchantService } from '../merchants/merchant.service.js';
+import type { KeyAuthenticator } from '../lib/scope.js';
 
 function presentedKey(header: string | undefined, authorization: string | undefined): string | undefined {
   if (header) return header.trim();
@@ -8,7 +8,7 @@ function presentedKey(header: string | undefined, authorization: string | undefi
 }
 
 /** Accepts the key from `x-api-key` or `Authorization: Bearer`, and scopes the request to it. */
-export function authenticate(merchants: MerchantService): RequestHandler {
+export function authenticate(merchants: KeyAuthenticator): RequestHandler {
   return async (req, res, next) => {
     res.locals.auth = await merchants.authenticate(presentedKey(req.get('x-api-key'), req.get('authorization')));
     next();

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { AuthenticatedKey } from '../merchants/merchant.service.js';
+import type { AuthenticatedKey } from '../lib/scope.js';
 
 /** The authenticated key of this request, set by the auth middleware for every /v1 route. */
 export function scopeOf(res: Response): AuthenticatedKey {

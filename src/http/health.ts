@@ -1,14 +1,13 @@
-import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Db } from '../db.js';
+import type { TemporalGateway } from '../temporal/gateway.js';
 import { operationsFor } from './operation.js';
 
 const CHECK_TIMEOUT_MS = 3_000;
 
 export interface Probes {
   db: Db;
-  temporal: Client;
-  namespace: string;
+  temporal: TemporalGateway;
 }
 
 /**
@@ -71,7 +70,7 @@ export const healthOperations = {
     handle: async ({ probes }) => {
       const [database, temporal] = await Promise.all([
         check(() => probes.db.$queryRaw`SELECT 1`),
-        check(() => probes.temporal.workflowService.describeNamespace({ namespace: probes.namespace })),
+        check(() => probes.temporal.ping()),
       ]);
       return { status: database === 'ok' && temporal === 'ok' ? ('ready' as const) : ('not_ready' as const), checks: { database, temporal } };
     },

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { WriteContext } from '../lib/scope.js';
-import type { AuthenticatedKey } from '../merchants/merchant.service.js';
+import type { AuthenticatedKey } from '../lib/scope.js';
 
 // An endpoint is declared once, as an Operation in its resource's `*.routes.ts`; the Express router
 // (src/http/router.ts), the OpenAPI document (src/openapi/document.ts) and the typed SDK

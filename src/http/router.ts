@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiError, NotFoundError, ValidationError } from '../lib/errors.js';
 import { idKindName, idKindOf } from '../lib/ids.js';
 import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
-import type { AuthenticatedKey } from '../merchants/merchant.service.js';
+import type { AuthenticatedKey } from '../lib/scope.js';
 import { requestIdOf } from './context.js';
 import { IdempotencyKeyTakenOver, REPLAYED_HEADER, idempotencyClaimOf } from './idempotency.js';
 import { defaultReply, type AnyOperation, type HttpMethod, type OperationList } from './operation.js';

@@ -7,6 +7,16 @@ export interface Scope {
   environment: Environment;
 }
 
+/** The key a request authenticated with: its scope, and the key's id (rate limits, logs). */
+export interface AuthenticatedKey extends Scope {
+  apiKeyId: string;
+}
+
+/** What the HTTP layer needs of the merchants feature: a presented key, checked. */
+export interface KeyAuthenticator {
+  authenticate(presented: string | undefined): Promise<AuthenticatedKey>;
+}
+
 /**
  * The scope of a write, and the hook that makes it idempotent: a service calls `commitReply` inside
  * the transaction of its change, with its result, so the answer stored for an Idempotency-Key

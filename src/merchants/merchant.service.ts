@@ -3,7 +3,7 @@ import type { Db } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { Scope, WriteContext } from '../lib/scope.js';
+import type { AuthenticatedKey, Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { findSettings, writeSettings, type MerchantSettings } from './merchant-settings.store.js';
 import type { SettingsObject, UpdateSettingsBody } from './merchant.schemas.js';
@@ -33,10 +33,6 @@ export interface IssuedKey {
   environment: Environment;
   /** The whole key: shown once, never stored. */
   key: string;
-}
-
-export interface AuthenticatedKey extends Scope {
-  apiKeyId: string;
 }
 
 interface CachedKey {

@@ -1,4 +1,3 @@
-import type { Client } from '@temporalio/client';
 import type { DigestService } from '../analytics/digest.service.js';
 import { WORKFLOW_TYPES, messagesQueuedSignal, workflowIds, type MessageQueuePass } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
@@ -9,7 +8,7 @@ import type { Clock } from '../lib/clock.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../logger.js';
-import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
+import type { QueueWorkflow, TemporalGateway } from '../temporal/gateway.js';
 import type { EndpointFailure } from '../webhooks/webhook.service.js';
 import type { EmailContent, MessageService } from './message.service.js';
 import {
@@ -26,8 +25,7 @@ const MESSAGE_QUEUE: QueueWorkflow = { workflowType: WORKFLOW_TYPES.messageQueue
 
 export interface MessageQueueDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: TemporalGateway;
   messages: MessageService;
   /** Which nightly digests are due, and their text. */
   digests: Pick<DigestService, 'due' | 'compose'>;
@@ -201,7 +199,7 @@ export class MessageQueueService {
   /** Wakes each merchant's queue workflow, starting it if needed. Lost nudges are repaired by the reconciler. */
   async nudge(merchantIds: string[]): Promise<void> {
     const targets = merchantIds.map((merchantId) => ({ workflowId: workflowIds.messageQueue(merchantId), input: { merchantId }, merchantId }));
-    await nudgeQueues(this.deps, MESSAGE_QUEUE, targets);
+    await this.deps.temporal.nudgeQueues(MESSAGE_QUEUE, targets);
   }
 
   /** Housekeeping: merchants with messages overdue and unclaimed (a lost nudge, Temporal was down). */

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
@@ -21,7 +21,7 @@ import { paginate, type ListableModel, type Page, type PaginationQuery } from '.
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { findSettings } from '../merchants/merchant-settings.store.js';
-import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
+import type { QueueWorkflow, TemporalGateway } from '../temporal/gateway.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
 import type { SuppressionList } from '../messaging/suppression.service.js';
@@ -74,8 +74,7 @@ const ENROLLER_QUEUE: QueueWorkflow = {
 
 export interface SequenceServiceDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: TemporalGateway;
   customers: CustomerService;
   messages: MessageService;
   suppressions: SuppressionList;
@@ -99,7 +98,6 @@ interface Ended {
 }
 
 const LIVE = new Set(['pending_start', 'active']);
-const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 /** An enroller's claim on pending enrolments: long enough for a pass, short enough to recover soon. */
 const START_CLAIM_MS = 60_000;
 /** A retried step after a send that certainly did not happen: when the message may go again. */
@@ -494,11 +492,10 @@ export class SequenceService {
    * carries nothing. A nudge that fails is repaired by the pending-enrolment reconciler.
    */
   async nudgeEnrollers(sequences: { id: string; merchantId: string }[], options: { deadline?: boolean } = {}): Promise<void> {
-    await nudgeQueues(
-      this.deps,
+    await this.deps.temporal.nudgeQueues(
       ENROLLER_QUEUE,
       sequences.map((sequence) => ({ workflowId: workflowIds.sequenceEnroller(sequence.id), input: { sequenceId: sequence.id }, merchantId: sequence.merchantId })),
-      (call) => this.temporalCall(options.deadline, call),
+      options,
     );
   }
 
@@ -509,11 +506,7 @@ export class SequenceService {
       20,
       async (enrollment) => {
         try {
-          await this.temporalCall(options.deadline, () =>
-            this.deps.temporal.workflow
-              .getHandle(workflowIds.sequence(enrollment.sequenceId, enrollment.customerId))
-              .signal(sequenceStopSignal, enrollment.id),
-          );
+          await this.deps.temporal.signal(workflowIds.sequence(enrollment.sequenceId, enrollment.customerId), sequenceStopSignal, [enrollment.id], options);
         } catch (error) {
           // The database already says it ended: the workflow finds out at its next step anyway.
           if (!(error instanceof WorkflowNotFoundError)) this.deps.logger.debug({ err: error, enrollmentId: enrollment.id }, 'stop signal not delivered');
@@ -558,19 +551,22 @@ export class SequenceService {
     const started = await mapWithConcurrency(claimed, this.startConcurrency, async (row, index) => {
       const startDelay = Math.round(firstSlot + index * interval + Math.random() * interval - now);
       try {
-        await this.deps.temporal.workflow.signalWithStart(WORKFLOW_TYPES.sequence, {
-          workflowId: workflowIds.sequence(sequenceId, row.customer_id),
-          taskQueue: this.deps.taskQueue,
-          args: [{ enrollmentId: row.id }],
-          signal: sequenceEnrollSignal,
-          signalArgs: [row.id],
-          // Within the first second of slots a run starts at once: a delay only spreads a burst.
-          ...(startDelay >= 1_000 && { startDelay }),
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.customerId, value: row.customer_id },
-            { key: SEARCH_ATTRIBUTES.merchantId, value: row.merchant_id },
-          ],
-        });
+        await this.deps.temporal.signalWithStart(
+          WORKFLOW_TYPES.sequence,
+          {
+            workflowId: workflowIds.sequence(sequenceId, row.customer_id),
+            args: [{ enrollmentId: row.id }],
+            signal: sequenceEnrollSignal,
+            signalArgs: [row.id],
+            // Within the first second of slots a run starts at once: a delay only spreads a burst.
+            ...(startDelay >= 1_000 && { startDelay }),
+            typedSearchAttributes: [
+              { key: SEARCH_ATTRIBUTES.customerId, value: row.customer_id },
+              { key: SEARCH_ATTRIBUTES.merchantId, value: row.merchant_id },
+            ],
+          },
+          { deadline: false },
+        );
         if (index % 50 === 0) heartbeat?.();
         return row.id;
       } catch (error) {
@@ -830,9 +826,6 @@ export class SequenceService {
     return sequence;
   }
 
-  private temporalCall<T>(deadline: boolean | undefined, call: () => Promise<T>): Promise<T> {
-    return deadline ? this.deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, call) : call();
-  }
 }
 
 /** A step is done: the next one (if any) and how long until it is expected to go out. */

@@ -1,4 +1,3 @@
-import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPES, webhookDeliveriesDueSignal, workflowIds } from '../../workflows/definitions.js';
 import { Prisma, type Db, type DbTx } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
@@ -10,7 +9,7 @@ import { mapWithConcurrency } from '../lib/concurrency.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
-import { nudgeQueues, type QueueWorkflow } from '../temporal/nudge.js';
+import type { QueueWorkflow, TemporalGateway } from '../temporal/gateway.js';
 import { generateWebhookSecret, signatureHeader } from './signature.js';
 import { RefusedTargetError, literalPrivateTargetReason } from './target.js';
 import { postWebhook } from './transport.js';
@@ -30,8 +29,7 @@ const WEBHOOK_QUEUE: QueueWorkflow = {
 
 export interface WebhookServiceDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: TemporalGateway;
   /** Total deadline of one attempt. */
   timeoutMs: number;
   /** Loopback and private-network URLs are refused unless this is set (local development). */
@@ -303,7 +301,7 @@ export class WebhookService {
    */
   async nudge(endpoints: { id: string; merchantId: string }[]): Promise<void> {
     const targets = endpoints.map((endpoint) => ({ workflowId: workflowIds.webhookEndpoint(endpoint.id), input: { endpointId: endpoint.id }, merchantId: endpoint.merchantId }));
-    await nudgeQueues(this.deps, WEBHOOK_QUEUE, targets);
+    await this.deps.temporal.nudgeQueues(WEBHOOK_QUEUE, targets);
   }
 
   /** Housekeeping: nudges endpoints whose deliveries are overdue (a lost nudge, Temporal was down). */

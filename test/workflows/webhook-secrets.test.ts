@@ -9,6 +9,7 @@ import { SecretBox } from '../../src/lib/secret-box.js';
 import { createLogger } from '../../src/logger.js';
 import { newId } from '../../src/lib/ids.js';
 import { WebhookService } from '../../src/webhooks/webhook.service.js';
+import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { freshDatabase } from '../support/database.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 import { startReceiver } from '../support/receiver.js';
@@ -140,8 +141,7 @@ describe('webhook signing secrets: encrypted at rest, rotated with an overlap', 
     const service = (secrets: SecretBox) =>
       new WebhookService({
         db: database.db,
-        temporal: api.runtime.temporal,
-        taskQueue: 'unused',
+        temporal: new TemporalGateway(api.runtime.temporal, 'unused', createLogger('silent', 'secrets-test')),
         timeoutMs: 1000,
         allowPrivateTargets: true,
         retrySchedule: [],

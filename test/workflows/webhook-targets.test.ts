@@ -8,6 +8,7 @@ import { WebhookService, type WebhookServiceDeps } from '../../src/webhooks/webh
 import { generateWebhookSecret } from '../../src/webhooks/signature.js';
 import { guardedLookup } from '../../src/webhooks/target.js';
 import { postWebhook } from '../../src/webhooks/transport.js';
+import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import { startReceiver } from '../support/receiver.js';
 
@@ -62,8 +63,7 @@ describe('webhook targets on private networks are refused unless allowed', () =>
     const service = (allowPrivateTargets: boolean, post: WebhookServiceDeps['post']) =>
       new WebhookService({
         db: api.runtime.db,
-        temporal: api.runtime.temporal,
-        taskQueue: 'unused',
+        temporal: new TemporalGateway(api.runtime.temporal, 'unused', createLogger('silent', 'targets-test')),
         timeoutMs: 1000,
         retrySchedule: [200],
         secrets: secretBox(api.config),
