@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { SqlPool } from '../db.js';
 import { ApiError } from '../lib/errors.js';
 import { scopeOf } from './context.js';
+import { RateLimitStore } from './rate-limit.store.js';
 
 export interface RateLimitOptions {
   /** Sustained requests per second allowed for one API key, across every API process. */
@@ -17,22 +18,6 @@ export interface RateLimitOptions {
 const LEASE_SECONDS = 0.1;
 const LEASE_TTL_MS = 1_000;
 
-const LEASE_SQL = `
-  WITH current AS (
-    SELECT tokens, updated_at FROM rate_limit_buckets WHERE api_key_id = $1 FOR UPDATE
-  ), available AS (
-    SELECT COALESCE(
-      (SELECT LEAST($2::float8, tokens + EXTRACT(EPOCH FROM (clock_timestamp() - updated_at)) * $3::float8) FROM current),
-      $2::float8) AS tokens
-  ), granted AS (
-    SELECT FLOOR(LEAST(tokens, $4::float8)) AS tokens, tokens AS available FROM available
-  ), saved AS (
-    INSERT INTO rate_limit_buckets (api_key_id, tokens, updated_at)
-    SELECT $1, available - tokens, clock_timestamp() FROM granted
-    ON CONFLICT (api_key_id) DO UPDATE SET tokens = EXCLUDED.tokens, updated_at = EXCLUDED.updated_at
-  )
-  SELECT tokens FROM granted`;
-
 interface Lease {
   tokens: number;
   expiresAt: number;
@@ -44,6 +29,7 @@ interface Lease {
 
 /** A token bucket per API key shared through Postgres. Over the limit: 429 `rate_limited` with Retry-After. */
 export function rateLimit(pool: SqlPool, { perSecond, burst }: RateLimitOptions): RequestHandler {
+  const buckets = new RateLimitStore(pool);
   const leases = new Map<string, Lease>();
   const leaseSize = Math.max(1, Math.min(burst, Math.ceil(perSecond * LEASE_SECONDS)));
   const sweep = setInterval(() => {
@@ -53,8 +39,7 @@ export function rateLimit(pool: SqlPool, { perSecond, burst }: RateLimitOptions)
   sweep.unref();
 
   const refill = async (apiKeyId: string, lease: Lease) => {
-    const { rows } = await pool.query<{ tokens: number }>(LEASE_SQL, [apiKeyId, burst, perSecond, leaseSize]);
-    lease.tokens = Number(rows[0]?.tokens ?? 0);
+    lease.tokens = await buckets.lease(apiKeyId, { burst, perSecond, leaseSize });
     lease.expiresAt = Date.now() + LEASE_TTL_MS;
     if (lease.tokens < 1) lease.emptyUntil = Date.now() + 1000 / perSecond;
   };
