@@ -1,6 +1,7 @@
 import type { Db, DbTx } from '../db.js';
 import type { Customer } from '../generated/prisma/client.js';
 import type { Environment } from '../generated/prisma/enums.js';
+import { findRepliesConcerning, rewriteReplies } from '../idempotency/idempotency.store.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { redactCustomer } from '../lib/personal-data.js';
 import { summarize } from '../lib/summary.js';
@@ -97,21 +98,13 @@ export const idempotencyReplyStore: PersonalDataStore = {
   name: 'stored replies',
   async erase(tx, subject) {
     const { customerId, merchantId, environment } = subject;
-    const records = await tx.$queryRaw<{ id: string; path: string; json: unknown }[]>`
-      SELECT id, path, response_body AS json FROM idempotency_records
-      WHERE merchant_id = ${merchantId} AND environment = ${environment}::"Environment"
-        AND (customer_ids @> ARRAY[${customerId}]::text[]
-             OR (${subject.personal.externalId}::text IS NOT NULL AND path LIKE '/v1/customers/external/%'))`;
+    const records = await findRepliesConcerning(tx, { merchantId, environment }, customerId, subject.personal.externalId);
     const changed = records.flatMap((record) => {
       const erased = eraseReply(record, subject);
       return erased ? [{ id: record.id, ...erased }] : [];
     });
     if (changed.length === 0) return 0;
-    await tx.$executeRawUnsafe(
-      `UPDATE idempotency_records t SET response_body = u.json, path = u.path
-       FROM jsonb_to_recordset($1::jsonb) AS u(id text, json jsonb, path text) WHERE t.id = u.id`,
-      JSON.stringify(changed),
-    );
+    await rewriteReplies(tx, changed);
     return changed.length;
   },
 };

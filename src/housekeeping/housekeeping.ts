@@ -53,7 +53,7 @@ export function workerTasks(deps: { bus: EventBus; services: Services; config: C
       name: 'idempotency purge',
       intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
       run: async () => {
-        await services.probes.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
+        await services.stores.idempotency.purgeExpired();
         return false;
       },
     },

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUniqueViolation, Prisma, type Db, type DbTx } from '../db.js';
+import { isUniqueViolation, type Db, type DbTx } from '../db.js';
+import { IdempotencyStore, type HeldKey, type StoredReply } from '../idempotency/idempotency.store.js';
 import { IdempotencyError, ValidationError } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
 import { customerIdsIn } from '../lib/personal-data.js';
 import type { Scope } from '../lib/scope.js';
 import type { SecretBox } from '../lib/secret-box.js';
@@ -60,39 +60,35 @@ export interface KeyedRequest {
  * refused; a concurrent duplicate waits for the first to finish.
  */
 export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRequest, options: IdempotencyOptions): Promise<Claim> {
+  return claimKey(new IdempotencyStore(db), scope, request, options);
+}
+
+async function claimKey(records: IdempotencyStore, scope: Scope, request: KeyedRequest, options: IdempotencyOptions): Promise<Claim> {
   const { key, method, path } = request;
   const { leaseMs, secrets } = options;
   const requestHash = createHash('sha256').update(canonicalJson({ method, path, body: request.body ?? null })).digest('hex');
   const leaseEnd = () => new Date(Date.now() + leaseMs);
-  const owner = (id: string, token: string) => new OwnedKey(id, token, { db, scope, request, options });
+  const owner = (id: string, token: string) => new OwnedKey(id, token, { records, scope, request, options });
   const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
   for (;;) {
     const token = randomUUID();
     try {
-      const record = await db.idempotencyRecord.create({
-        data: {
-          id: newId('idempotency'),
-          merchantId: scope.merchantId,
-          environment: scope.environment,
-          key,
-          method,
-          path,
-          requestHash,
-          lockedUntil: leaseEnd(),
-          leaseToken: token,
-          expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
-        },
+      const id = await records.insert(scope, key, {
+        method,
+        path,
+        requestHash,
+        lockedUntil: leaseEnd(),
+        leaseToken: token,
+        expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
       });
-      return owner(record.id, token);
+      return owner(id, token);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
-    const existing = await db.idempotencyRecord.findUnique({
-      where: { merchantId_environment_key: { merchantId: scope.merchantId, environment: scope.environment, key } },
-    });
+    const existing = await records.find(scope, key);
     if (!existing) continue;
     if (existing.expiresAt.getTime() <= Date.now()) {
-      await db.idempotencyRecord.deleteMany({ where: { id: existing.id, expiresAt: { lte: new Date() } } });
+      await records.deleteIfExpired(existing.id);
       continue;
     }
     // The owner's lease ran out: it died, or stalled, before committing (a committed write completes
@@ -100,11 +96,8 @@ export async function claimIdempotencyKey(db: Db, scope: Scope, request: KeyedRe
     // a stalled owner's commit, fenced by its token, can no longer succeed.
     const leaseExpired = (existing.lockedUntil ?? new Date(existing.createdAt.getTime() + leaseMs)) < new Date();
     if (existing.status === 'in_progress' && leaseExpired) {
-      const { count } = await db.idempotencyRecord.updateMany({
-        where: { id: existing.id, status: 'in_progress', lockedUntil: existing.lockedUntil },
-        data: { lockedUntil: leaseEnd(), method, path, requestHash, leaseToken: token },
-      });
-      if (count === 1) return owner(existing.id, token);
+      const taken = await records.takeOver(existing, { lockedUntil: leaseEnd(), method, path, requestHash, leaseToken: token });
+      if (taken) return owner(existing.id, token);
       continue;
     }
     if (existing.requestHash !== requestHash) {
@@ -134,7 +127,7 @@ export class OwnedKey {
   constructor(
     readonly id: string,
     private readonly token: string,
-    private readonly origin: { db: Db; scope: Scope; request: KeyedRequest; options: IdempotencyOptions },
+    private readonly origin: { records: IdempotencyStore; scope: Scope; request: KeyedRequest; options: IdempotencyOptions },
   ) {}
 
   /** The reply carries a secret (a signing secret shown once): it is stored encrypted. */
@@ -148,22 +141,22 @@ export class OwnedKey {
    * does the write instead).
    */
   async commitReply(tx: DbTx, reply: Reply): Promise<void> {
-    const { count } = await tx.idempotencyRecord.updateMany({ where: this.held(), data: this.stored(reply) });
-    if (count !== 1) throw new IdempotencyKeyTakenOver(`Idempotency-Key '${this.origin.request.key}' was taken over by a retry`);
+    const stored = await this.origin.records.complete(this.held(), this.stored(reply), tx);
+    if (!stored) throw new IdempotencyKeyTakenOver(`Idempotency-Key '${this.origin.request.key}' was taken over by a retry`);
   }
 
   /** A reply not stored by a write's transaction (a read, an error): stored as it is sent. */
   async storeReply(reply: Reply): Promise<void> {
-    await this.origin.db.idempotencyRecord.updateMany({ where: this.held(), data: this.stored(reply) });
+    await this.origin.records.complete(this.held(), this.stored(reply));
   }
 
   /** Gives the key back (a 5xx answer, or a store that failed): the client may retry. */
   async release(): Promise<void> {
-    await this.origin.db.idempotencyRecord.deleteMany({ where: this.held() });
+    await this.origin.records.release(this.held());
   }
 
   async renew(): Promise<void> {
-    await this.origin.db.idempotencyRecord.updateMany({ where: this.held(), data: { lockedUntil: new Date(Date.now() + this.origin.options.leaseMs) } });
+    await this.origin.records.renew(this.held(), new Date(Date.now() + this.origin.options.leaseMs));
   }
 
   /**
@@ -172,28 +165,24 @@ export class OwnedKey {
    * be free again (that request failed with a 5xx), this one did nothing under it: 409, retry.
    */
   async answerAsRetry(): Promise<{ status: number; body: unknown }> {
-    const { db, scope, request, options } = this.origin;
-    const again = await claimIdempotencyKey(db, scope, request, options);
+    const { records, scope, request, options } = this.origin;
+    const again = await claimKey(records, scope, request, options);
     if (again.kind === 'replay') return again;
     await again.release();
     throw new IdempotencyError(`A request with Idempotency-Key '${request.key}' is still in progress; retry later`, 409);
   }
 
-  private held() {
-    return { id: this.id, leaseToken: this.token, status: 'in_progress' as const };
+  private held(): HeldKey {
+    return { id: this.id, leaseToken: this.token };
   }
 
-  private stored(reply: Reply) {
+  private stored(reply: Reply): StoredReply {
     const body = reply.body ?? null;
     return {
-      status: 'completed' as const,
-      responseStatus: reply.status,
-      // The customers the reply concerns, by which a customer's erasure finds it.
+      status: reply.status,
+      body,
       customerIds: customerIdsIn(body),
-      ...(this.secretReply
-        ? { responseBody: Prisma.DbNull, responseEncrypted: this.origin.options.secrets.encrypt(JSON.stringify(body)) }
-        : { responseBody: body as Prisma.InputJsonValue }),
-      lockedUntil: null,
+      ...(this.secretReply && { encrypted: this.origin.options.secrets.encrypt(JSON.stringify(body)) }),
     };
   }
 }
@@ -205,13 +194,14 @@ export class OwnedKey {
  * else is stored as the response is sent. 5xx answers are not stored, so the client can retry.
  */
 export function idempotency(db: Db, logger: Logger, options: IdempotencyOptions): RequestHandler {
+  const records = new IdempotencyStore(db);
   return async (req, res, next) => {
     const key = req.get('Idempotency-Key');
     if (!WRITE_METHODS.has(req.method) || key === undefined) return next();
     if (key.length === 0 || key.length > 255) {
       throw ValidationError.field('Idempotency-Key', 'Idempotency-Key must be 1 to 255 characters');
     }
-    const claim = await claimIdempotencyKey(db, scopeOf(res), { key, method: req.method, path: req.originalUrl, body: req.body }, options);
+    const claim = await claimKey(records, scopeOf(res), { key, method: req.method, path: req.originalUrl, body: req.body }, options);
     if (claim.kind === 'replay') {
       res.set(REPLAYED_HEADER, 'true').status(claim.status).json(claim.body);
       return;
