@@ -16,6 +16,7 @@ import { DeletionService } from './deletions/deletion.service.js';
 import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
 import type { EventSubscriber, ParkedEventHandler } from './events/event-bus.js';
 import { EventService } from './events/event.service.js';
+import { HealthStore } from './http/health.store.js';
 import { IdempotencyStore } from './idempotency/idempotency.store.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './logger.js';
@@ -143,7 +144,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
     stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
-    probes: { db, temporal: gateway },
+    probes: { database: new HealthStore(db), temporal: gateway },
     // What the worker's background passes and the activities' steps work with directly.
     stores: { idempotency: new IdempotencyStore(db) },
   };

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { Db } from '../db.js';
 import type { TemporalGateway } from '../temporal/gateway.js';
+import type { HealthStore } from './health.store.js';
 import { operationsFor } from './operation.js';
 
 const CHECK_TIMEOUT_MS = 3_000;
 
 export interface Probes {
-  db: Db;
+  database: HealthStore;
   temporal: TemporalGateway;
 }
 
@@ -69,7 +69,7 @@ export const healthOperations = {
     },
     handle: async ({ probes }) => {
       const [database, temporal] = await Promise.all([
-        check(() => probes.db.$queryRaw`SELECT 1`),
+        check(() => probes.database.ping()),
         check(() => probes.temporal.ping()),
       ]);
       return { status: database === 'ok' && temporal === 'ok' ? ('ready' as const) : ('not_ready' as const), checks: { database, temporal } };
