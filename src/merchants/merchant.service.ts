@@ -2,10 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import { NotFoundError, UnauthenticatedError } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
 import type { AuthenticatedKey, Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { findSettings, writeSettings, type MerchantSettings } from './merchant-settings.store.js';
+import { MerchantStore } from './merchant.store.js';
 import type { SettingsObject, UpdateSettingsBody } from './merchant.schemas.js';
 
 const KEY_PATTERN = /^sk_(sandbox|live)_[A-Za-z0-9]{32}$/;
@@ -49,40 +49,35 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class MerchantService {
   private readonly cache = new Map<string, CachedKey>();
+  private readonly store: MerchantStore;
 
   /**
    * `keyCacheMs`: how long a looked-up key is trusted without asking the database again, so a
    * revocation takes effect within that long; 0 (the CLI) asks every time.
    */
-  constructor(private readonly deps: { db: Db; keyCacheMs?: number; logger?: Logger }) {}
+  constructor(private readonly deps: { db: Db; keyCacheMs?: number; logger?: Logger }) {
+    this.store = new MerchantStore(deps.db);
+  }
 
   async createMerchant(name: string, environment: Environment = 'sandbox'): Promise<IssuedKey> {
-    const merchant = await this.deps.db.merchant.create({ data: { id: newId('merchant'), name } });
-    return this.issueKey(merchant.id, environment);
+    const merchantId = await this.store.createMerchant(name);
+    return this.issueKey(merchantId, environment);
   }
 
   async issueKey(merchantId: string, environment: Environment): Promise<IssuedKey> {
-    const merchant = await this.deps.db.merchant.findUnique({ where: { id: merchantId } });
-    if (!merchant) throw new NotFoundError('merchant', merchantId);
+    if (!(await this.store.merchantExists(merchantId))) throw new NotFoundError('merchant', merchantId);
     const key = generateKey(environment);
-    const row = await this.deps.db.apiKey.create({
-      data: {
-        id: newId('apiKey'),
-        merchantId,
-        environment,
-        prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
-        keyHash: hashKey(key).toString('hex'),
-      },
+    const row = await this.store.insertKey({
+      merchantId,
+      environment,
+      prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+      keyHash: hashKey(key).toString('hex'),
     });
     return { id: row.id, merchantId, environment, key };
   }
 
   async revokeKey(apiKeyId: string): Promise<void> {
-    const { count } = await this.deps.db.apiKey.updateMany({
-      where: { id: apiKeyId, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    if (count === 0) throw new NotFoundError('active API key', apiKeyId);
+    if (!(await this.store.revokeKey(apiKeyId))) throw new NotFoundError('active API key', apiKeyId);
     for (const [hash, cached] of this.cache) if (cached.key.apiKeyId === apiKeyId) this.cache.delete(hash);
   }
 
@@ -116,7 +111,7 @@ export class MerchantService {
     const cacheMs = this.deps.keyCacheMs ?? 0;
     let cached = this.cache.get(hash);
     if (!cached || Date.now() - cached.fetchedAt >= cacheMs) {
-      const row = await this.deps.db.apiKey.findUnique({ where: { keyHash: hash } });
+      const row = await this.store.findKeyByHash(hash);
       // The lookup is by hash; the constant-time comparison guards against any lookup that is not exact.
       if (!row || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), presentedHash)) {
         this.cache.delete(hash);
@@ -143,8 +138,8 @@ export class MerchantService {
     const now = new Date();
     if (cached.lastUsedAt && now.getTime() - cached.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
     cached.lastUsedAt = now;
-    this.deps.db.apiKey
-      .update({ where: { id: cached.key.apiKeyId }, data: { lastUsedAt: now } })
+    this.store
+      .recordKeyUse(cached.key.apiKeyId, now)
       .catch((error: unknown) => this.deps.logger?.warn({ err: error }, 'could not record when an API key was used'));
   }
 }
