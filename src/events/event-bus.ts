@@ -1,7 +1,7 @@
 import type { Db, DbTx } from '../db.js';
 import type { Environment } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
-import { countFailedHandOver } from './outbox.js';
+import { claimEvents, countFailedHandOver, markDispatched } from './outbox.js';
 
 /** A committed event as subscribers see it. */
 export interface BusEvent {
@@ -49,16 +49,6 @@ export interface ParkedEvent {
  */
 export type ParkedEventHandler = (tx: DbTx, event: ParkedEvent) => Promise<AfterCommit | void>;
 
-interface EventRow {
-  id: string;
-  merchant_id: string;
-  environment: Environment;
-  type: string;
-  customer_id: string | null;
-  data: BusEvent['data'];
-  created_at: Date;
-}
-
 /**
  * The event bus: the outbox relay claims committed, undispatched events in batches (several relays
  * may run: claims skip each other's rows), hands each batch to the subscribers in one transaction
@@ -87,7 +77,7 @@ export class EventBus {
     let claimed: BusEvent[] = [];
     try {
       await this.deps.db.$transaction(async (tx) => {
-        claimed = await this.claim(tx, this.batchSize);
+        claimed = await claimEvents(tx, this.batchSize, MAX_DISPATCH_ATTEMPTS);
         after = await this.dispatch(tx, claimed);
       });
     } catch (error) {
@@ -105,7 +95,7 @@ export class EventBus {
       let after: AfterCommit[] = [];
       try {
         await this.deps.db.$transaction(async (tx) => {
-          const [event] = await this.claim(tx, 1, id);
+          const [event] = await claimEvents(tx, 1, MAX_DISPATCH_ATTEMPTS, id);
           if (event) after = await this.dispatch(tx, [event]);
         });
         handed += 1;
@@ -151,38 +141,6 @@ export class EventBus {
     await this.runAfterCommit(after);
   }
 
-  /**
-   * Claims a batch fairly: each merchant's oldest events first, merchants taking turns (the n-th
-   * event of every merchant before the (n+1)-th of any), so a merchant writing ten thousand events
-   * never puts another's behind its backlog. Each merchant's own events keep their order.
-   */
-  private async claim(tx: DbTx, limit: number, onlyId?: string): Promise<BusEvent[]> {
-    const rows = await tx.$queryRaw<EventRow[]>`
-      WITH ranked AS (
-        SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY id) AS turn
-        FROM events
-        WHERE dispatched_at IS NULL AND dispatch_attempts < ${MAX_DISPATCH_ATTEMPTS}
-          AND (${onlyId ?? null}::text IS NULL OR id = ${onlyId ?? null})
-      ), chosen AS (
-        SELECT id, turn FROM ranked ORDER BY turn, id LIMIT ${limit * 2}
-      )
-      SELECT e.id, e.merchant_id, e.environment, e.type, e.customer_id, e.data, e.created_at
-      FROM events e JOIN chosen c ON c.id = e.id
-      WHERE e.dispatched_at IS NULL
-      ORDER BY c.turn, e.id
-      LIMIT ${limit}
-      FOR UPDATE OF e SKIP LOCKED`;
-    return rows.map((row) => ({
-      id: row.id,
-      merchantId: row.merchant_id,
-      environment: row.environment,
-      type: row.type,
-      customerId: row.customer_id,
-      data: row.data,
-      createdAt: row.created_at,
-    }));
-  }
-
   private async dispatch(tx: DbTx, events: BusEvent[]): Promise<AfterCommit[]> {
     if (events.length === 0) return [];
     const after: AfterCommit[] = [];
@@ -192,7 +150,7 @@ export class EventBus {
       const work = await subscriber.handle(tx, wanted);
       if (work) after.push(work);
     }
-    await tx.event.updateMany({ where: { id: { in: events.map((event) => event.id) } }, data: { dispatchedAt: new Date() } });
+    await markDispatched(tx, events.map((event) => event.id));
     return after;
   }
 

@@ -1,11 +1,11 @@
 import type { Db } from '../db.js';
 import type { Event } from '../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
-import { paginate, type Page } from '../lib/pagination.js';
+import type { Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { EventObject, ListEventsQuery, ReplayedEvents } from './event.schemas.js';
 import { serializeEvent } from './event.serializer.js';
-import { PARKED, pruneEvents, releaseParked } from './outbox.js';
+import { dispatchStateOf, oldestParkedIds, parkedEvents, parkedPage, pruneEvents, releaseParked } from './outbox.js';
 
 /** Parked events one API call replays at most: one short transaction, one reply of bounded size. */
 const REPLAY_PAGE = 1_000;
@@ -22,8 +22,7 @@ export class EventService {
 
   /** The tenant's parked events, newest first. */
   async listParked(scope: Scope, query: ListEventsQuery): Promise<Page<EventObject>> {
-    const where = { merchantId: scope.merchantId, environment: scope.environment, ...PARKED };
-    return paginate(this.deps.db.event, where, query, serializeEvent);
+    return parkedPage(this.deps.db, scope, query, serializeEvent);
   }
 
   /** Replays one of the tenant's parked events: 404 if it is not the tenant's, 409 if it is not parked. */
@@ -32,7 +31,7 @@ export class EventService {
       const scoped = { id, merchantId: write.merchantId, environment: write.environment };
       const [replayed] = await releaseParked(tx, scoped);
       if (!replayed) {
-        const event = await tx.event.findFirst({ where: scoped, select: { dispatchedAt: true } });
+        const event = await dispatchStateOf(tx, write, id);
         if (!event) throw new NotFoundError('event', id, 'id');
         throw new ConflictError(`Event ${id} is not parked: it is ${event.dispatchedAt ? 'dispatched' : 'waiting for the relay'}`, 'id');
       }
@@ -45,9 +44,8 @@ export class EventService {
   /** Replays the tenant's oldest parked events, up to REPLAY_PAGE of them. */
   async replayAll(write: WriteContext<ReplayedEvents>): Promise<ReplayedEvents> {
     return this.deps.db.$transaction(async (tx) => {
-      const tenant = { merchantId: write.merchantId, environment: write.environment, ...PARKED };
-      const oldest = await tx.event.findMany({ where: tenant, orderBy: { id: 'asc' }, take: REPLAY_PAGE + 1, select: { id: true } });
-      const ids = oldest.slice(0, REPLAY_PAGE).map((event) => event.id);
+      const oldest = await oldestParkedIds(tx, write, REPLAY_PAGE + 1);
+      const ids = oldest.slice(0, REPLAY_PAGE);
       const replayed = await releaseParked(tx, { merchantId: write.merchantId, environment: write.environment, id: { in: ids } });
       replayed.sort((a, b) => a.id.localeCompare(b.id));
       const result: ReplayedEvents = { object: 'list', data: replayed.map(serializeEvent), has_more: oldest.length > REPLAY_PAGE };
@@ -60,11 +58,7 @@ export class EventService {
 
   /** Parked events, oldest first, of one merchant or of all. */
   async parked(filter: { merchantId?: string; limit: number }): Promise<Event[]> {
-    return this.deps.db.event.findMany({
-      where: { ...PARKED, ...(filter.merchantId && { merchantId: filter.merchantId }) },
-      orderBy: { id: 'asc' },
-      take: filter.limit,
-    });
+    return parkedEvents(this.deps.db, filter);
   }
 
   /** Replays one parked event by id, or every parked event (of one merchant). Returns those replayed. */
