@@ -11,6 +11,7 @@ import { SubscriptionService } from './billing/subscriptions/subscription.servic
 import { WalletService } from './billing/wallets/wallet.service.js';
 import { ltvRollupSettings, publicBaseUrl, renderSettings, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
+import { CustomerStore } from './customers/customer.store.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
 import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
@@ -71,7 +72,10 @@ export type Services = ReturnType<typeof createServices>;
  */
 export function createServices({ db, pool, temporal, config, logger, clock = systemClock, ...overrides }: ServiceDeps) {
   const gateway = new TemporalGateway(temporal, config.TEMPORAL_TASK_QUEUE, logger);
-  const customers = new CustomerService({ db, pool, logger });
+  const stores = {
+    customers: new CustomerStore({ db, pool }),
+  };
+  const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
   const suppressions = new SuppressionList({ db, keys: suppressionHashKeys(config) });

@@ -1,3 +1,4 @@
+import { lockCustomerForShare } from '../customers/customer.store.js';
 import type { DbTx } from '../db.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
@@ -16,13 +17,7 @@ export async function lockBillableCustomer(
   customerId: string,
   options: { currency?: string } = {},
 ): Promise<Customer> {
-  await tx.$executeRaw`
-    SELECT 1 FROM customers
-    WHERE id = ${customerId} AND merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment"
-    FOR SHARE`;
-  const customer = await tx.customer.findFirst({
-    where: { id: customerId, merchantId: scope.merchantId, environment: scope.environment, deletedAt: null },
-  });
+  const customer = await lockCustomerForShare(tx, scope, customerId);
   if (!customer) throw new NotFoundError('customer', customerId, 'customer_id');
   if (customer.status !== 'active') {
     throw new ConflictError(`Customer ${customerId} is being deleted and takes no new billing objects`, 'customer_id', {

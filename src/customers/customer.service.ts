@@ -1,10 +1,9 @@
 import { customersWithBillingObjects } from '../billing/billing.pins.js';
-import { Prisma, isUniqueViolation, type Db, type DbTx, type SqlPool } from '../db.js';
-import { tagEvents, type NewEvent } from '../events/outbox.js';
+import { isUniqueViolation, type Db, type DbTx } from '../db.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { paginate, type Page } from '../lib/pagination.js';
+import type { Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
 import type { Logger } from '../logger.js';
@@ -14,25 +13,10 @@ import {
   type CustomerObject,
   type ListCustomersQuery,
   type UpdateCustomerBody,
-  type UpsertCustomerBody,
 } from './customer.schemas.js';
 import { serializeCustomer, serializeCustomerStats } from './customer.serializer.js';
-import {
-  customersByEmail,
-  findCustomer,
-  insertCustomers,
-  lockByExternalKeys,
-  lockCustomers,
-  updateCustomers,
-  listedCustomerCount,
-  compactCustomerCounts,
-  type CustomerColumns,
-} from './customer.writer.js';
-
-type ProfileInput = UpsertCustomerBody;
-type Metadata = Record<string, string | number | boolean | null>;
-const MAX_METADATA_KEYS = 50;
-const MAX_TAGS = 100;
+import { applyProfile, buildCustomer, changeEvents, emptyColumns, MAX_TAGS, type ProfileInput } from './customer.profile.js';
+import type { CustomerStore, SqlTarget } from './customer.store.js';
 
 export interface UpsertOutcome {
   data: CustomerObject;
@@ -60,15 +44,6 @@ interface UpsertItem {
   profile: ProfileInput;
 }
 
-/** Customers that still exist for their merchant: `deleting` ones included, deleted ones not. */
-const present = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment, deletedAt: null });
-
-/** The events of one customer's change: created/updated, and one per tag gained or lost. */
-function changeEvents(type: 'customer.created' | 'customer.updated', before: readonly string[], after: Customer): NewEvent[] {
-  const object = serializeCustomer(after);
-  return [{ type, object, customerId: after.id }, ...tagEvents(before, after.tags, object)];
-}
-
 function asItemError(error: unknown): { type: string; message: string; param?: string } {
   const apiError = error instanceof ApiError ? error : undefined;
   return {
@@ -79,8 +54,8 @@ function asItemError(error: unknown): { type: string; message: string; param?: s
 }
 
 export class CustomerService {
-  /** `pool`: plain SQL for the hottest paths (read by id, create without Idempotency-Key). */
-  constructor(private readonly deps: { db: Db; pool: SqlPool; logger: Logger }) {}
+  /** `db` opens the transactions of writes; the store runs their statements. */
+  constructor(private readonly deps: { db: Db; store: CustomerStore; logger: Logger }) {}
 
   async create(write: WriteContext<CustomerObject>, body: CreateCustomerBody): Promise<CustomerObject> {
     if (body.external_source && !body.external_id) {
@@ -97,12 +72,12 @@ export class CustomerService {
     const { commitReply } = write;
     if (!commitReply) {
       // The customer and its events in one statement: atomic without an explicit transaction.
-      const inserted = await insertCustomers(this.deps.pool, write, [row], events);
+      const inserted = await this.deps.store.insert(write, [row], events);
       if (!inserted.has(row.id)) await this.explainClash(this.deps.db, write, row);
       return result;
     }
     return this.transaction(async (tx) => {
-      const inserted = await insertCustomers(tx, write, [row], events);
+      const inserted = await this.deps.store.insert(write, [row], events, tx);
       if (!inserted.has(row.id)) await this.explainClash(tx, write, row);
       await commitReply(tx, result);
       return result;
@@ -110,10 +85,9 @@ export class CustomerService {
   }
 
   async get(scope: Scope, id: string, options: { expandStats?: boolean } = {}): Promise<CustomerObject> {
-    const customer = await this.find(this.deps.pool, scope, id);
-    const stats = options.expandStats
-      ? serializeCustomerStats(await this.deps.db.customerStats.findMany({ where: { customerId: customer.id }, orderBy: { currency: 'asc' } }))
-      : undefined;
+    const customer = await this.deps.store.find(scope, id);
+    if (!customer) throw new NotFoundError('customer', id, 'id');
+    const stats = options.expandStats ? serializeCustomerStats(await this.deps.store.statsOf(customer.id)) : undefined;
     return serializeCustomer(customer, stats);
   }
 
@@ -121,24 +95,12 @@ export class CustomerService {
     if (query.external_source !== undefined && query.external_id === undefined) {
       throw ValidationError.field('external_source', 'external_source filters together with external_id');
     }
-    const filters: Prisma.CustomerWhereInput = {
-      ...(query.external_id !== undefined && { externalId: query.external_id }),
-      ...(query.external_source !== undefined && { externalSource: query.external_source }),
-      ...(query.email !== undefined && { id: { in: (await customersByEmail(this.deps.db, scope, [query.email])).map((row) => row.id) } }),
-      ...(query.tag !== undefined && { tags: { has: query.tag } }),
-      ...((query['created[gte]'] || query['created[lte]']) && {
-        createdAt: { gte: query['created[gte]'], lte: query['created[lte]'] },
-      }),
-    };
-    const where: Prisma.CustomerWhereInput = { ...present(scope), status: 'active', ...filters };
-    // Unfiltered, the list is every listed customer: the trigger-kept count knows how many.
-    const total = Object.keys(filters).length > 0 ? undefined : () => listedCustomerCount(this.deps.db, scope);
-    return paginate(this.deps.db.customer, where, query, (row) => serializeCustomer(row), total);
+    return this.deps.store.list(scope, query, (row) => serializeCustomer(row));
   }
 
   /** Housekeeping: folds each tenant's customer-count deltas into one row. */
   async compactCounts(): Promise<number> {
-    return compactCustomerCounts(this.deps.db);
+    return this.deps.store.compactCounts();
   }
 
   async update(write: WriteContext<CustomerObject>, id: string, body: UpdateCustomerBody): Promise<CustomerObject> {
@@ -164,7 +126,7 @@ export class CustomerService {
         throw ValidationError.field('external_source', 'external_source needs an external_id');
       }
       await this.assertAvailable(tx, write, next);
-      await updateCustomers(tx, write, [next], changeEvents('customer.updated', current.tags, next));
+      await this.deps.store.update(tx, write, [next], changeEvents('customer.updated', current.tags, next));
       const result = serializeCustomer(next);
       await write.commitReply?.(tx, result);
       return result;
@@ -238,8 +200,8 @@ export class CustomerService {
   }
 
   /** The customer as the given scope sees it; anything else is "not found", never "forbidden". */
-  async find(target: DbTx | Db | SqlPool, scope: Scope, id: string): Promise<Customer> {
-    const customer = await findCustomer(target, scope, id);
+  async find(target: SqlTarget, scope: Scope, id: string): Promise<Customer> {
+    const customer = await this.deps.store.find(scope, id, target);
     if (!customer) throw new NotFoundError('customer', id, 'id');
     return customer;
   }
@@ -265,7 +227,7 @@ export class CustomerService {
     let pending = items;
     for (let round = 0; pending.length > 0 && round < 3; round++) {
       const now = new Date();
-      const existing = await lockByExternalKeys(
+      const existing = await this.deps.store.lockByExternalKeys(
         tx,
         scope,
         pending.map((item) => ({ source: item.source, externalId: item.externalId })),
@@ -309,7 +271,7 @@ export class CustomerService {
       const writableUpdates = updates.filter(({ item }) => !clashes.has(item.index));
       for (const [index, failure] of clashes) outcomes.push({ index, status: 'error', failure });
 
-      await updateCustomers(
+      await this.deps.store.update(
         tx,
         scope,
         writableUpdates.map((update) => update.row),
@@ -318,11 +280,11 @@ export class CustomerService {
       for (const update of writableUpdates) {
         outcomes.push({ index: update.item.index, status: 'updated', data: serializeCustomer(update.row), warnings: update.warnings });
       }
-      const inserted = await insertCustomers(
-        tx,
+      const inserted = await this.deps.store.insert(
         scope,
         writableInserts.map((insert) => insert.row),
         writableInserts.flatMap((insert) => changeEvents('customer.created', [], insert.row)),
+        tx,
       );
       for (const insert of writableInserts.filter(({ row }) => inserted.has(row.id))) {
         outcomes.push({ index: insert.item.index, status: 'created', data: serializeCustomer(insert.row), warnings: [] });
@@ -343,7 +305,7 @@ export class CustomerService {
   private async emailClashes(tx: DbTx, scope: Scope, writes: { item: UpsertItem; row: Customer }[]): Promise<Map<number, ApiError>> {
     const clashes = new Map<number, ApiError>();
     const withEmail = writes.filter(({ row }) => row.email !== null);
-    const holders = await customersByEmail(tx, scope, withEmail.map(({ row }) => row.email!));
+    const holders = await this.deps.store.byEmail(scope, withEmail.map(({ row }) => row.email!), tx);
     const holderOf = new Map(holders.map((holder) => [holder.email, holder.id]));
     const claimedBy = new Map<string, string>();
     for (const { item, row } of withEmail) {
@@ -367,7 +329,7 @@ export class CustomerService {
       let result = current;
       if (tags.length !== current.tags.length || tags.some((t, i) => t !== current.tags[i])) {
         result = { ...current, tags, updatedAt: new Date() };
-        await updateCustomers(tx, write, [result], changeEvents('customer.updated', current.tags, result));
+        await this.deps.store.update(tx, write, [result], changeEvents('customer.updated', current.tags, result));
       }
       const object = serializeCustomer(result);
       await write.commitReply?.(tx, object);
@@ -377,7 +339,7 @@ export class CustomerService {
 
   /** Locks the row so concurrent merges of metadata or tags cannot lose each other's keys. */
   private async lockForChange(tx: DbTx, scope: Scope, id: string): Promise<Customer> {
-    const [customer] = await lockCustomers(tx, scope, [id]);
+    const [customer] = await this.deps.store.lock(tx, scope, [id]);
     if (!customer) throw new NotFoundError('customer', id, 'id');
     if (customer.status !== 'active') {
       throw new ConflictError(`Customer ${customer.id} is being deleted and cannot change`, 'id', {
@@ -394,22 +356,18 @@ export class CustomerService {
   }
 
   private async assertAvailable(tx: DbTx | Db, scope: Scope, row: Customer): Promise<void> {
-    const others = { ...present(scope), id: { not: row.id } };
     if (row.externalId) {
-      const clash = await tx.customer.findFirst({
-        where: { ...others, externalId: row.externalId, externalSource: row.externalSource },
-        select: { id: true },
-      });
+      const clash = await this.deps.store.holderOfExternalKey(scope, { externalId: row.externalId, externalSource: row.externalSource }, row.id, tx);
       if (clash) {
         const from = row.externalSource ? ` from source '${row.externalSource}'` : '';
-        throw new ConflictError(`A customer with external_id '${row.externalId}'${from} already exists: ${clash.id}`, 'external_id', {
-          customer_id: clash.id,
+        throw new ConflictError(`A customer with external_id '${row.externalId}'${from} already exists: ${clash}`, 'external_id', {
+          customer_id: clash,
         });
       }
     }
     if (row.email) {
       // lower(email) = lower(...) as the live-email unique index reads it; ILIKE would scan every customer.
-      const clash = (await customersByEmail(tx, scope, [row.email])).find((other) => other.id !== row.id);
+      const clash = (await this.deps.store.byEmail(scope, [row.email], tx)).find((other) => other.id !== row.id);
       if (clash) {
         throw new ConflictError(`A customer with email '${row.email}' already exists: ${clash.id}`, 'email', {
           customer_id: clash.id,
@@ -431,87 +389,4 @@ export class CustomerService {
       throw error;
     }
   }
-}
-
-function emptyColumns(): CustomerColumns {
-  return {
-    externalId: null,
-    externalSource: null,
-    email: null,
-    phone: null,
-    name: null,
-    tags: [],
-    metadata: {},
-    addressLine1: null,
-    addressLine2: null,
-    addressCity: null,
-    addressState: null,
-    addressPostalCode: null,
-    addressCountry: null,
-    companyName: null,
-    taxId: null,
-    description: null,
-    timezone: null,
-    currency: null,
-  };
-}
-
-function buildCustomer(scope: Scope, id: string, now: Date, columns: CustomerColumns): Customer {
-  return {
-    id,
-    merchantId: scope.merchantId,
-    environment: scope.environment,
-    status: 'active',
-    ...columns,
-    createdAt: now,
-    updatedAt: now,
-    deletedAt: null,
-    erasedAt: null,
-  };
-}
-
-/** The profile fields present in the input applied to `current`: null clears, undefined keeps. */
-function applyProfile<T extends CustomerColumns>(current: T, input: ProfileInput): CustomerColumns {
-  const keep = <V>(value: V | undefined, fallback: V): V => (value === undefined ? fallback : value);
-  const address = input.address === undefined ? undefined : (input.address ?? {});
-  const addressField = <K extends keyof NonNullable<ProfileInput['address']>>(key: K, fallback: string | null) =>
-    address === undefined ? fallback : (address[key] ?? null);
-  return {
-    externalId: current.externalId,
-    externalSource: current.externalSource,
-    email: keep(input.email, current.email),
-    phone: keep(input.phone, current.phone),
-    name: keep(input.name, current.name),
-    tags: input.tags === undefined ? current.tags : [...new Set(input.tags ?? [])],
-    metadata:
-      input.metadata === undefined
-        ? current.metadata
-        : input.metadata === null
-          ? {}
-          : mergeMetadata((current.metadata ?? {}) as Metadata, input.metadata),
-    addressLine1: addressField('line1', current.addressLine1),
-    addressLine2: addressField('line2', current.addressLine2),
-    addressCity: addressField('city', current.addressCity),
-    addressState: addressField('state', current.addressState),
-    addressPostalCode: addressField('postal_code', current.addressPostalCode),
-    addressCountry: addressField('country', current.addressCountry),
-    companyName: keep(input.company_name, current.companyName),
-    taxId: keep(input.tax_id, current.taxId),
-    description: keep(input.description, current.description),
-    timezone: keep(input.timezone, current.timezone),
-    currency: keep(input.currency, current.currency),
-  };
-}
-
-/** Merges metadata key by key; a key set to null is removed. */
-function mergeMetadata(current: Metadata, changes: Metadata): Prisma.JsonObject {
-  const merged: Metadata = { ...current };
-  for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
-  }
-  if (Object.keys(merged).length > MAX_METADATA_KEYS) {
-    throw ValidationError.field('metadata', `metadata holds at most ${MAX_METADATA_KEYS} keys`);
-  }
-  return merged as Prisma.JsonObject;
 }
