@@ -14,9 +14,11 @@ import { CustomerService } from './customers/customer.service.js';
 import { CustomerStore } from './customers/customer.store.js';
 import type { Db, SqlPool } from './db.js';
 import { DeletionService } from './deletions/deletion.service.js';
-import { customerProfileStore, ErasureService, eventPayloadStore, idempotencyReplyStore } from './deletions/erasure.service.js';
+import { DeletionStore } from './deletions/deletion.store.js';
+import { idempotencyReplyStore, type PersonalDataStore } from './deletions/erasure.service.js';
 import type { EventSubscriber, ParkedEventHandler } from './events/event-bus.js';
 import { EventService } from './events/event.service.js';
+import { eraseCustomerFromEvents } from './events/outbox.js';
 import { HealthStore } from './http/health.store.js';
 import { IdempotencyStore } from './idempotency/idempotency.store.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -72,8 +74,11 @@ export type Services = ReturnType<typeof createServices>;
  */
 export function createServices({ db, pool, temporal, config, logger, clock = systemClock, ...overrides }: ServiceDeps) {
   const gateway = new TemporalGateway(temporal, config.TEMPORAL_TASK_QUEUE, logger);
+  // The feature stores: the services use them, and activities/ builds the steps from them.
   const stores = {
     customers: new CustomerStore({ db, pool }),
+    deletions: new DeletionStore(db),
+    idempotency: new IdempotencyStore(db),
   };
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
@@ -102,6 +107,13 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     retrySchedule: config.MESSAGE_RETRY_SCHEDULE,
   });
   const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
+  // Every store of a customer's personal data, erased by the deletion saga's last step.
+  const personalData: PersonalDataStore[] = [
+    { name: 'customer profile', erase: (tx, { customerId }) => stores.customers.eraseProfile(tx, customerId) },
+    { name: 'event payloads', erase: (tx, { customerId }) => eraseCustomerFromEvents(tx, customerId) },
+    idempotencyReplyStore,
+    { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
+  ];
   const renderer = new SequenceRenderer(renderSettings(config));
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
@@ -114,19 +126,11 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     coupons: new CouponService({ db, customers, batchSize }),
     deletions: new DeletionService({
       db,
+      customers: stores.customers,
+      deletions: stores.deletions,
       temporal: gateway,
       ui,
       logger,
-    }),
-    // Every store of a customer's personal data, erased by the deletion saga's last step.
-    erasure: new ErasureService({
-      db,
-      stores: [
-        customerProfileStore,
-        eventPayloadStore,
-        idempotencyReplyStore,
-        { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
-      ],
     }),
     webhooks: new WebhookService({
       db,
@@ -149,8 +153,12 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     analytics,
     stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },
-    // What the worker's background passes and the activities' steps work with directly.
-    stores: { idempotency: new IdempotencyStore(db) },
+    // What the worker's background passes and the activities' steps work with directly: the
+    // transactions' client, the stores, the UI links and the stores of personal data.
+    db,
+    stores,
+    ui,
+    personalData,
   };
   return services satisfies OperationDeps;
 }

@@ -7,24 +7,25 @@ import {
   type CustomerDeletionInput,
   type DeletionProgress,
 } from '../../workflows/definitions.js';
-import { serializeCustomer } from '../customers/customer.serializer.js';
+import type { CustomerStore } from '../customers/customer.store.js';
 import type { Db } from '../db.js';
-import { recordEvents } from '../events/outbox.js';
 import type { CustomerDeletion } from '../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import type { TemporalGateway } from '../temporal/gateway.js';
 import type { TemporalUi } from '../temporal/links.js';
 import type { DeletionObject } from './deletion.schemas.js';
 import { serializeDeletion } from './deletion.serializer.js';
+import type { DeletionStore } from './deletion.store.js';
 
 /** The progress query gives up sooner than other calls: GET answers from the database without it. */
 const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
 
 export interface DeletionServiceDeps {
   db: Db;
+  customers: CustomerStore;
+  deletions: DeletionStore;
   temporal: TemporalGateway;
   ui: TemporalUi;
   logger: Logger;
@@ -34,7 +35,8 @@ export interface DeletionServiceDeps {
  * Customer deletion: the request marks the customer `deleting` and records the deletion in one
  * transaction, then hands over to the `customer-deletion:<id>` workflow; asking again (even at
  * the same moment) returns the same deletion and run. If Temporal cannot take the run, the
- * deletion stays recorded and the reconciler starts it once Temporal answers again.
+ * deletion stays recorded and the reconciler starts it once Temporal answers again. The saga's
+ * own steps (marking the customer deleted, the deletion's status) are deletion.steps.ts.
  */
 export class DeletionService {
   constructor(private readonly deps: DeletionServiceDeps) {}
@@ -69,89 +71,23 @@ export class DeletionService {
   }
 
   /**
-   * Activity (saga step mark_deleted): the customer is gone, its external_id and email are free
-   * again, and `customer.deleted` is recorded with the change. Safe to repeat.
-   */
-  async markDeleted(customerId: string): Promise<void> {
-    await this.deps.db.$transaction(async (tx) => {
-      const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
-      if (customer.status === 'deleted') return;
-      const deleted = await tx.customer.update({
-        where: { id: customerId },
-        data: { status: 'deleted', deletedAt: new Date() },
-      });
-      const scope = { merchantId: deleted.merchantId, environment: deleted.environment };
-      await recordEvents(tx, scope, [
-        { type: 'customer.deleted', object: { ...serializeCustomer(deleted), deleted: true }, customerId },
-      ]);
-    });
-  }
-
-  /** Activity: every step is done; the deletion is `completed`. Safe to repeat. */
-  async complete(customerId: string): Promise<void> {
-    await this.deps.db.customerDeletion.updateMany({
-      where: { customerId, status: { not: 'completed' } },
-      data: { status: 'completed', completedAt: new Date(), currentStep: null, failureReason: null },
-    });
-  }
-
-  /**
-   * Activity: a step needs a person; the API and the merchant see why. Entering `action_required`
-   * records `customer.deletion_action_required` (the merchant is emailed, webhooks receive it);
-   * a repeat of the activity finds the deletion waiting already and records nothing more.
-   */
-  async markActionRequired(customerId: string, step: string, reason: string): Promise<void> {
-    await this.deps.db.$transaction(async (tx) => {
-      const [entered] = await tx.$queryRaw<{ id: string }[]>`
-        UPDATE customer_deletions SET status = 'action_required', current_step = ${step}, failure_reason = ${reason}, updated_at = now()
-        WHERE customer_id = ${customerId} AND status <> 'action_required'
-        RETURNING id`;
-      if (!entered) {
-        await tx.customerDeletion.update({ where: { customerId }, data: { currentStep: step, failureReason: reason } });
-        return;
-      }
-      const deletion = await tx.customerDeletion.findUniqueOrThrow({ where: { customerId }, include: { customer: true } });
-      const scope = { merchantId: deletion.customer.merchantId, environment: deletion.customer.environment };
-      await recordEvents(tx, scope, [
-        { type: 'customer.deletion_action_required', object: this.serialize(deletion), customerId, extra: { step, reason } },
-      ]);
-    });
-  }
-
-  /** Activity: a retry was asked for; the deletion runs again from the failed step. */
-  async markResumed(customerId: string): Promise<void> {
-    await this.deps.db.customerDeletion.updateMany({
-      where: { customerId, status: 'action_required' },
-      data: { status: 'running', failureReason: null },
-    });
-  }
-
-  /**
    * Housekeeping: deletions recorded as running whose workflow is missing (Temporal was down at
    * DELETE, the API died before starting it) or closed without finishing are started again; one
    * an operator terminated is marked failed; one whose run completed is completed (runs started
    * before the billing saga end without completing their row). Returns how many were restarted.
    */
   async reconcile(stuckAfterMs: number): Promise<number> {
-    const stuck = await this.deps.db.customerDeletion.findMany({
-      where: { status: 'running', updatedAt: { lt: new Date(Date.now() - stuckAfterMs) } },
-      include: { customer: { select: { merchantId: true } } },
-      orderBy: { updatedAt: 'asc' },
-      take: 100,
-    });
+    const stuck = await this.deps.deletions.stuck(stuckAfterMs);
     let restarted = 0;
     for (const deletion of stuck) {
       try {
         const status = await this.deps.temporal.status(deletion.workflowId, { deadline: false });
         if (status === 'COMPLETED') {
-          await this.complete(deletion.customerId);
+          await this.deps.deletions.complete(deletion.customerId);
         } else if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
-          await this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { updatedAt: new Date() } });
+          await this.deps.deletions.touch(deletion.id);
         } else if (status === 'TERMINATED' || status === 'CANCELLED') {
-          await this.deps.db.customerDeletion.update({
-            where: { id: deletion.id },
-            data: { status: 'failed', failureReason: `the workflow run was ${status.toLowerCase()} in Temporal`, completedAt: new Date() },
-          });
+          await this.deps.deletions.fail(deletion.id, `the workflow run was ${status.toLowerCase()} in Temporal`);
         } else {
           await this.ensureRunning(deletion, deletion.customer.merchantId, { touch: true });
           restarted += 1;
@@ -168,9 +104,7 @@ export class DeletionService {
   }
 
   private async findDeletion(scope: Scope, customerId: string): Promise<CustomerDeletion> {
-    const deletion = await this.deps.db.customerDeletion.findFirst({
-      where: { customerId, customer: { merchantId: scope.merchantId, environment: scope.environment } },
-    });
+    const deletion = await this.deps.deletions.find(scope, customerId);
     if (!deletion) throw new NotFoundError('deletion for customer', customerId, 'id');
     return deletion;
   }
@@ -180,18 +114,13 @@ export class DeletionService {
    * deletion once the first commits, and answers with it.
    */
   private async begin(scope: Scope, customerId: string): Promise<CustomerDeletion> {
+    const { customers, deletions } = this.deps;
     return this.deps.db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ${customerId} FOR UPDATE`;
-      const customer = await tx.customer.findFirst({
-        where: { id: customerId, merchantId: scope.merchantId, environment: scope.environment },
-        include: { deletion: true },
-      });
+      const customer = await customers.lockWithDeletion(tx, scope, customerId);
       if (!customer || (customer.deletedAt && !customer.deletion)) throw new NotFoundError('customer', customerId, 'id');
       if (customer.deletion) return customer.deletion;
-      await tx.customer.update({ where: { id: customerId }, data: { status: 'deleting' } });
-      return tx.customerDeletion.create({
-        data: { id: newId('deletion'), customerId, workflowId: workflowIds.customerDeletion(customerId) },
-      });
+      await customers.markDeleting(tx, customerId);
+      return deletions.create(tx, customerId, workflowIds.customerDeletion(customerId));
     });
   }
 
@@ -221,6 +150,6 @@ export class DeletionService {
       return deletion;
     }
     if (deletion.runId === runId && !options.touch) return deletion;
-    return this.deps.db.customerDeletion.update({ where: { id: deletion.id }, data: { runId } });
+    return this.deps.deletions.setRun(deletion.id, runId);
   }
 }

@@ -215,7 +215,8 @@ export async function pruneEvents(db: Db, cutoff: Date, limit: number): Promise<
 
 /**
  * Erasure: the customer's events keep their ids, types, amounts and object ids, but no personal
- * field, rewritten in one statement. Returns how many events changed.
+ * field, rewritten in one statement. Webhook deliveries hold no copy (a delivery sends its event's
+ * current data), so a delivery still pending sends the erased payload. Returns how many changed.
  */
 export async function eraseCustomerFromEvents(tx: DbTx, customerId: string): Promise<number> {
   const events = await tx.event.findMany({ where: { customerId }, select: { id: true, data: true } });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeletionActivities } from '../../activities/deletion.activities.js';
 import { SEARCH_ATTRIBUTES, deletionProgressQuery, workflowIds } from '../../workflows/definitions.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 
@@ -61,8 +62,8 @@ describe('customer deletion workflow, started by the API and completed by the re
     const { body: customer } = await api.request('POST', '/v1/customers', { key, body: {} });
     await api.request('DELETE', `/v1/customers/${customer.id}`, { key });
     await api.runtime.temporal.workflow.getHandle(workflowIds.customerDeletion(customer.id)).result();
-    await api.runtime.services.deletions.markDeleted(customer.id);
-    await api.runtime.services.deletions.complete(customer.id);
+    await createDeletionActivities(api.runtime.services).markCustomerDeleted(customer.id);
+    await createDeletionActivities(api.runtime.services).completeCustomerDeletion(customer.id);
     expect(await api.runtime.db.event.count({ where: { merchantId, type: 'customer.deleted' } })).toBe(1);
   });
 

@@ -52,7 +52,7 @@ describe('merchant notifications: a deletion that needs action, a webhook endpoi
     expect(event).toMatchObject({ customerId: customer.id, data: expect.objectContaining({ step: 'mark_deleted', reason: 'an open invoice needs a decision' }) });
 
     // The activity repeated (a retry after its commit) records nothing more and sends nothing more.
-    await api.runtime.services.deletions.markActionRequired(customer.id, 'mark_deleted', 'an open invoice needs a decision');
+    await createActivities(api.runtime.services).recordDeletionActionRequired(customer.id, 'mark_deleted', 'an open invoice needs a decision');
     await sleep(2_000);
     expect(await api.runtime.db.event.count({ where: { merchantId, type: 'customer.deletion_action_required' } })).toBe(1);
     expect(await mailTo(ops)).toHaveLength(1);
