@@ -1,4 +1,4 @@
-import { customersWithBillingObjects } from '../billing/billing.pins.js';
+import { customersWithBillingObjects } from '../billing/billing.store.js';
 import { isUniqueViolation, type Db, type DbTx } from '../db.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../lib/errors.js';
