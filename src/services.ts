@@ -4,7 +4,9 @@ import { DigestService } from './analytics/digest.service.js';
 import { StatsService } from './analytics/stats.service.js';
 import { statsSubscriber } from './analytics/stats.subscriber.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
+import { CreditNoteLedger } from './billing/credit-notes/credit-note.ledger.js';
 import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
+import { CreditNoteStore } from './billing/credit-notes/credit-note.store.js';
 import { InvoiceService } from './billing/invoices/invoice.service.js';
 import { PaymentService } from './billing/payments/payment.service.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
@@ -115,13 +117,15 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
   ];
   const renderer = new SequenceRenderer(renderSettings(config));
+  const creditNoteStore = new CreditNoteStore(db);
+  const creditNoteLedger = new CreditNoteLedger(creditNoteStore);
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
-    payments: new PaymentService({ db, customers }),
-    subscriptions: new SubscriptionService({ db, customers, batchSize }),
+    payments: new PaymentService({ db, customers, creditNotes: creditNoteStore }),
+    subscriptions: new SubscriptionService({ db, customers, creditNotes: creditNoteLedger, batchSize }),
     invoices: new InvoiceService({ db, customers, batchSize }),
-    creditNotes: new CreditNoteService({ db, customers }),
+    creditNotes: new CreditNoteService({ db, customers, store: creditNoteStore, ledger: creditNoteLedger }),
     wallets: new WalletService({ db, customers, batchSize }),
     coupons: new CouponService({ db, customers, batchSize }),
     deletions: new DeletionService({

@@ -5,6 +5,10 @@ import { newId } from '../../lib/ids.js';
 import { redactCustomer } from '../../lib/personal-data.js';
 import type { Scope } from '../../lib/scope.js';
 import { serializeCreditNote } from './credit-note.serializer.js';
+import type { CreditNoteStore } from './credit-note.store.js';
+
+// How credit notes come to be, in the caller's transaction, for the credit notes API and the
+// subscriptions that end (the unused time of a paid period). The store writes them.
 
 export interface NewCreditNote {
   /** A finalized invoice, locked by the caller. */
@@ -13,20 +17,6 @@ export interface NewCreditNote {
   reason: CreditNoteReason;
   description?: string | null;
   subscriptionId?: string | null;
-}
-
-/**
- * What each of these finalized invoices can still be credited: what it billed after coupons
- * (settled in money or in prepaid credits) minus its credit notes so far.
- */
-export async function creditableAmounts(tx: DbTx, invoices: Invoice[]): Promise<Map<string, bigint>> {
-  const credited = await tx.creditNote.groupBy({
-    by: ['invoiceId'],
-    where: { invoiceId: { in: invoices.map((invoice) => invoice.id) } },
-    _sum: { amount: true },
-  });
-  const creditedOf = new Map(credited.map((group) => [group.invoiceId, group._sum.amount ?? 0n]));
-  return new Map(invoices.map((invoice) => [invoice.id, invoice.subtotal - invoice.couponsAmount - (creditedOf.get(invoice.id) ?? 0n)]));
 }
 
 /**
@@ -40,59 +30,64 @@ export function chargedForLine(invoice: Pick<Invoice, 'subtotal' | 'couponsAmoun
   return line.amount > share ? line.amount - share : 0n;
 }
 
-/**
- * Issues credit notes against locked finalized invoices of one tenant, the caller having checked
- * the amounts against `creditableAmounts`. Each is numbered after its invoice (INV-000042-CN001)
- * and keeps the invoice's billing details. Records `credit_note.created`; for a customer whose
- * personal data was erased, the event carries no billing details.
- */
-export async function issueCreditNotes(tx: DbTx, scope: Scope, notes: NewCreditNote[], now: Date): Promise<CreditNote[]> {
-  if (notes.length === 0) return [];
-  const invoiceIds = [...new Set(notes.map((note) => note.invoice.id))];
-  const counts = await tx.creditNote.groupBy({ by: ['invoiceId'], where: { invoiceId: { in: invoiceIds } }, _count: { _all: true } });
-  const issuedOf = new Map(counts.map((group) => [group.invoiceId, group._count._all]));
-  const rows = notes.map((note): CreditNote => {
-    const sequence = (issuedOf.get(note.invoice.id) ?? 0) + 1;
-    issuedOf.set(note.invoice.id, sequence);
-    return {
-      id: newId('creditNote'),
-      merchantId: scope.merchantId,
-      environment: scope.environment,
-      customerId: note.invoice.customerId,
-      invoiceId: note.invoice.id,
-      subscriptionId: note.subscriptionId ?? null,
-      number: `${note.invoice.number}-CN${String(sequence).padStart(3, '0')}`,
-      status: 'issued',
-      reason: note.reason,
-      description: note.description ?? null,
-      currency: note.invoice.currency,
-      amount: note.amount,
-      refundedAmount: 0n,
-      billingDetails: note.invoice.billingDetails,
-      createdAt: now,
-      updatedAt: now,
-    };
-  });
-  await tx.creditNote.createMany({ data: rows.map(({ billingDetails, ...row }) => ({ ...row, billingDetails: billingDetails ?? undefined })) });
-  const erased = new Set(
-    (
-      await tx.customer.findMany({
-        where: { id: { in: [...new Set(rows.map((row) => row.customerId))] }, erasedAt: { not: null } },
-        select: { id: true },
-      })
-    ).map((customer) => customer.id),
-  );
-  await recordEvents(
-    tx,
-    scope,
-    rows.map((row) => {
-      const object = serializeCreditNote(row);
+export class CreditNoteLedger {
+  constructor(private readonly store: CreditNoteStore) {}
+
+  /**
+   * What each of these finalized invoices can still be credited: what it billed after coupons
+   * (settled in money or in prepaid credits) minus its credit notes so far.
+   */
+  async creditableAmounts(tx: DbTx, invoices: Invoice[]): Promise<Map<string, bigint>> {
+    const creditedOf = await this.store.creditedPerInvoice(invoices.map((invoice) => invoice.id), tx);
+    return new Map(invoices.map((invoice) => [invoice.id, invoice.subtotal - invoice.couponsAmount - (creditedOf.get(invoice.id) ?? 0n)]));
+  }
+
+  /**
+   * Issues credit notes against locked finalized invoices of one tenant, the caller having checked
+   * the amounts against `creditableAmounts`. Each is numbered after its invoice (INV-000042-CN001)
+   * and keeps the invoice's billing details. Records `credit_note.created`; for a customer whose
+   * personal data was erased, the event carries no billing details.
+   */
+  async issue(tx: DbTx, scope: Scope, notes: NewCreditNote[], now: Date): Promise<CreditNote[]> {
+    if (notes.length === 0) return [];
+    const invoiceIds = [...new Set(notes.map((note) => note.invoice.id))];
+    const issuedOf = await this.store.issuedPerInvoice(invoiceIds, tx);
+    const rows = notes.map((note): CreditNote => {
+      const sequence = (issuedOf.get(note.invoice.id) ?? 0) + 1;
+      issuedOf.set(note.invoice.id, sequence);
       return {
-        type: 'credit_note.created',
-        object: erased.has(row.customerId) ? (redactCustomer(object, row.customerId).value as typeof object) : object,
-        customerId: row.customerId,
+        id: newId('creditNote'),
+        merchantId: scope.merchantId,
+        environment: scope.environment,
+        customerId: note.invoice.customerId,
+        invoiceId: note.invoice.id,
+        subscriptionId: note.subscriptionId ?? null,
+        number: `${note.invoice.number}-CN${String(sequence).padStart(3, '0')}`,
+        status: 'issued',
+        reason: note.reason,
+        description: note.description ?? null,
+        currency: note.invoice.currency,
+        amount: note.amount,
+        refundedAmount: 0n,
+        billingDetails: note.invoice.billingDetails,
+        createdAt: now,
+        updatedAt: now,
       };
-    }),
-  );
-  return rows;
+    });
+    await this.store.insert(rows, tx);
+    const erased = await this.store.erasedCustomers([...new Set(rows.map((row) => row.customerId))], tx);
+    await recordEvents(
+      tx,
+      scope,
+      rows.map((row) => {
+        const object = serializeCreditNote(row);
+        return {
+          type: 'credit_note.created',
+          object: erased.has(row.customerId) ? (redactCustomer(object, row.customerId).value as typeof object) : object,
+          customerId: row.customerId,
+        };
+      }),
+    );
+    return rows;
+  }
 }

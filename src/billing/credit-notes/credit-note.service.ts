@@ -1,19 +1,20 @@
 import type { CustomerService } from '../../customers/customer.service.js';
-import type { Db, Prisma } from '../../db.js';
+import type { Db } from '../../db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
-import { paginate, type Page, type PaginationQuery } from '../../lib/pagination.js';
+import type { Page, PaginationQuery } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockForUpdate } from '../billing.customer.js';
-import { creditableAmounts, issueCreditNotes } from './credit-note.ledger.js';
+import type { CreditNoteLedger } from './credit-note.ledger.js';
 import type { CreateCreditNoteBody, CreditNoteObject, ListCreditNotesQuery } from './credit-note.schemas.js';
 import { serializeCreditNote } from './credit-note.serializer.js';
+import type { CreditNoteStore } from './credit-note.store.js';
 
 /**
  * Credit notes against finalized invoices, also of deleted customers (the invoice and its billing
  * details outlive the customer). Refunds may be recorded against them (POST /v1/payments/:id/refunds).
  */
 export class CreditNoteService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; store: CreditNoteStore; ledger: CreditNoteLedger }) {}
 
   async create(write: WriteContext<CreditNoteObject>, body: CreateCreditNoteBody): Promise<CreditNoteObject> {
     return this.deps.db.$transaction(async (tx) => {
@@ -27,9 +28,9 @@ export class CreditNoteService {
         throw new ConflictError(`Invoice ${invoice.id} sold prepaid credits: void the wallet's credits instead`, 'invoice_id');
       }
       const amount = BigInt(body.amount);
-      const creditable = (await creditableAmounts(tx, [invoice])).get(invoice.id)!;
+      const creditable = (await this.deps.ledger.creditableAmounts(tx, [invoice])).get(invoice.id)!;
       if (amount > creditable) throw ValidationError.field('amount', `at most ${creditable} of invoice ${invoice.id} can still be credited`);
-      const [note] = await issueCreditNotes(
+      const [note] = await this.deps.ledger.issue(
         tx,
         write,
         [{ invoice, amount, reason: body.reason, description: body.description ?? null }],
@@ -42,19 +43,13 @@ export class CreditNoteService {
   }
 
   async get(scope: Scope, id: string): Promise<CreditNoteObject> {
-    const note = await this.deps.db.creditNote.findFirst({ where: { id, merchantId: scope.merchantId, environment: scope.environment } });
+    const note = await this.deps.store.find(scope, id);
     if (!note) throw new NotFoundError('credit note', id, 'id');
     return serializeCreditNote(note);
   }
 
   async list(scope: Scope, query: ListCreditNotesQuery): Promise<Page<CreditNoteObject>> {
-    const where: Prisma.CreditNoteWhereInput = {
-      merchantId: scope.merchantId,
-      environment: scope.environment,
-      ...(query.customer_id !== undefined && { customerId: query.customer_id }),
-      ...(query.invoice_id !== undefined && { invoiceId: query.invoice_id }),
-    };
-    return paginate(this.deps.db.creditNote, where, query, serializeCreditNote);
+    return this.deps.store.list(scope, query, serializeCreditNote);
   }
 
   async listForCustomer(scope: Scope, customerId: string, query: PaginationQuery): Promise<Page<CreditNoteObject>> {

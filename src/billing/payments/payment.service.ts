@@ -7,6 +7,7 @@ import { newId } from '../../lib/ids.js';
 import { paginate, type Page, type PaginationQuery } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer, lockForUpdate } from '../billing.customer.js';
+import type { CreditNoteStore } from '../credit-notes/credit-note.store.js';
 import type {
   CreatePaymentBody,
   ListPaymentsQuery,
@@ -28,7 +29,7 @@ function paymentEvent(type: NewEvent['type'], payment: Payment, extra?: Record<s
  * refunded. Every change records its events in the same transaction.
  */
 export class PaymentService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; creditNotes: CreditNoteStore }) {}
 
   async create(write: WriteContext<PaymentObject>, body: CreatePaymentBody): Promise<PaymentObject> {
     if (body.paid_at && body.status !== 'succeeded') throw ValidationError.field('paid_at', 'paid_at is set on a succeeded payment only');
@@ -147,14 +148,13 @@ export class PaymentService {
   }
 
   private async recordAgainstCreditNote(tx: DbTx, scope: Scope, payment: Payment, creditNoteId: string, amount: bigint): Promise<void> {
-    const [locked] = await lockForUpdate(tx, 'credit_notes', scope, [creditNoteId]);
-    if (!locked) throw new NotFoundError('credit note', creditNoteId, 'credit_note_id');
-    const note = await tx.creditNote.findUniqueOrThrow({ where: { id: locked } });
+    const note = await this.deps.creditNotes.lock(scope, creditNoteId, tx);
+    if (!note) throw new NotFoundError('credit note', creditNoteId, 'credit_note_id');
     if (note.customerId !== payment.customerId) throw ValidationError.field('credit_note_id', "the credit note is not for this payment's customer");
     if (note.currency !== payment.currency) throw ValidationError.field('credit_note_id', `the credit note is in ${note.currency}`);
     const open = note.amount - note.refundedAmount;
     if (amount > open) throw ValidationError.field('amount', `at most ${open} can still be refunded against credit note ${note.id}`);
-    await tx.creditNote.update({ where: { id: note.id }, data: { refundedAmount: note.refundedAmount + amount } });
+    await this.deps.creditNotes.recordRefunded(note.id, note.refundedAmount + amount, tx);
   }
 
   private async transition(

@@ -9,7 +9,7 @@ import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer, lockCustomerRows, lockForUpdate } from '../billing.customer.js';
 import { summarize } from '../../lib/summary.js';
 import { inBatches, type SagaStepOptions } from '../billing.saga.js';
-import { chargedForLine, creditableAmounts, issueCreditNotes, type NewCreditNote } from '../credit-notes/credit-note.ledger.js';
+import { chargedForLine, type CreditNoteLedger, type NewCreditNote } from '../credit-notes/credit-note.ledger.js';
 import { createInvoices, finalizeInvoices, type NewInvoice } from '../invoices/invoice.ledger.js';
 import { addIntervals, isoDay, periodAt, prorate } from './subscription.periods.js';
 import type { CreateSubscriptionBody, ListSubscriptionsQuery, SubscriptionObject } from './subscription.schemas.js';
@@ -29,7 +29,7 @@ interface Termination {
  * in-arrears subscription, a credit note for the unused days of an in-advance one.
  */
 export class SubscriptionService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; batchSize: number }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; creditNotes: CreditNoteLedger; batchSize: number }) {}
 
   /** An active in-advance subscription is invoiced for its current period at once. */
   async create(write: WriteContext<SubscriptionObject>, body: CreateSubscriptionBody): Promise<SubscriptionObject> {
@@ -231,7 +231,7 @@ export class SubscriptionService {
     });
     const invoiceIds = await lockForUpdate(tx, 'invoices', scope, [...new Set(billed.map((line) => line.invoiceId))]);
     const invoices = new Map((await tx.invoice.findMany({ where: { id: { in: invoiceIds } } })).map((invoice) => [invoice.id, invoice]));
-    const creditable = await creditableAmounts(tx, [...invoices.values()]);
+    const creditable = await this.deps.creditNotes.creditableAmounts(tx, [...invoices.values()]);
     const notes: NewCreditNote[] = [];
     for (const s of subscriptions) {
       const line = billed.find((l) => l.subscriptionId === s.id && l.periodStart?.getTime() === s.currentPeriodStart.getTime());
@@ -252,7 +252,7 @@ export class SubscriptionService {
         subscriptionId: s.id,
       });
     }
-    return issueCreditNotes(tx, scope, notes, now);
+    return this.deps.creditNotes.issue(tx, scope, notes, now);
   }
 }
 
