@@ -3,14 +3,19 @@ import { AnalyticsService } from './analytics/analytics.service.js';
 import { DigestService } from './analytics/digest.service.js';
 import { StatsService } from './analytics/stats.service.js';
 import { statsSubscriber } from './analytics/stats.subscriber.js';
+import { createBillingLedgers } from './billing/billing.ledgers.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
-import { CreditNoteLedger } from './billing/credit-notes/credit-note.ledger.js';
+import { CouponStore } from './billing/coupons/coupon.store.js';
 import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
 import { CreditNoteStore } from './billing/credit-notes/credit-note.store.js';
 import { InvoiceService } from './billing/invoices/invoice.service.js';
+import { InvoiceStore } from './billing/invoices/invoice.store.js';
 import { PaymentService } from './billing/payments/payment.service.js';
+import { PaymentStore } from './billing/payments/payment.store.js';
 import { SubscriptionService } from './billing/subscriptions/subscription.service.js';
+import { SubscriptionStore } from './billing/subscriptions/subscription.store.js';
 import { WalletService } from './billing/wallets/wallet.service.js';
+import { WalletStore } from './billing/wallets/wallet.store.js';
 import { ltvRollupSettings, publicBaseUrl, renderSettings, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
 import { CustomerService } from './customers/customer.service.js';
 import { CustomerStore } from './customers/customer.store.js';
@@ -81,7 +86,14 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     customers: new CustomerStore({ db, pool }),
     deletions: new DeletionStore(db),
     idempotency: new IdempotencyStore(db),
+    subscriptions: new SubscriptionStore(db),
+    invoices: new InvoiceStore(db),
+    creditNotes: new CreditNoteStore(db),
+    wallets: new WalletStore(db),
+    coupons: new CouponStore(db),
+    payments: new PaymentStore(db),
   };
+  const ledgers = createBillingLedgers(stores);
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
@@ -117,17 +129,15 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
   ];
   const renderer = new SequenceRenderer(renderSettings(config));
-  const creditNoteStore = new CreditNoteStore(db);
-  const creditNoteLedger = new CreditNoteLedger(creditNoteStore);
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
-    payments: new PaymentService({ db, customers, creditNotes: creditNoteStore }),
-    subscriptions: new SubscriptionService({ db, customers, creditNotes: creditNoteLedger, batchSize }),
-    invoices: new InvoiceService({ db, customers, batchSize }),
-    creditNotes: new CreditNoteService({ db, customers, store: creditNoteStore, ledger: creditNoteLedger }),
-    wallets: new WalletService({ db, customers, batchSize }),
-    coupons: new CouponService({ db, customers, batchSize }),
+    payments: new PaymentService({ db, customers, store: stores.payments, invoices: stores.invoices, creditNotes: stores.creditNotes }),
+    subscriptions: new SubscriptionService({ db, customers, store: stores.subscriptions, ledger: ledgers.subscriptions, invoices: ledgers.invoices, batchSize }),
+    invoices: new InvoiceService({ db, customers, store: stores.invoices, ledger: ledgers.invoices, batchSize }),
+    creditNotes: new CreditNoteService({ db, customers, store: stores.creditNotes, ledger: ledgers.creditNotes, invoices: stores.invoices }),
+    wallets: new WalletService({ db, customers, store: stores.wallets, ledger: ledgers.wallets, invoices: ledgers.invoices, batchSize }),
+    coupons: new CouponService({ db, customers, store: stores.coupons, ledger: ledgers.coupons, batchSize }),
     deletions: new DeletionService({
       db,
       customers: stores.customers,

@@ -3,7 +3,7 @@ import type { Db } from '../../db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import type { Page, PaginationQuery } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
-import { lockForUpdate } from '../billing.customer.js';
+import type { InvoiceStore } from '../invoices/invoice.store.js';
 import type { CreditNoteLedger } from './credit-note.ledger.js';
 import type { CreateCreditNoteBody, CreditNoteObject, ListCreditNotesQuery } from './credit-note.schemas.js';
 import { serializeCreditNote } from './credit-note.serializer.js';
@@ -14,13 +14,14 @@ import type { CreditNoteStore } from './credit-note.store.js';
  * details outlive the customer). Refunds may be recorded against them (POST /v1/payments/:id/refunds).
  */
 export class CreditNoteService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; store: CreditNoteStore; ledger: CreditNoteLedger }) {}
+  constructor(
+    private readonly deps: { db: Db; customers: CustomerService; store: CreditNoteStore; ledger: CreditNoteLedger; invoices: InvoiceStore },
+  ) {}
 
   async create(write: WriteContext<CreditNoteObject>, body: CreateCreditNoteBody): Promise<CreditNoteObject> {
     return this.deps.db.$transaction(async (tx) => {
-      const [locked] = await lockForUpdate(tx, 'invoices', write, [body.invoice_id]);
-      if (!locked) throw new NotFoundError('invoice', body.invoice_id, 'invoice_id');
-      const invoice = await tx.invoice.findUniqueOrThrow({ where: { id: locked } });
+      const invoice = await this.deps.invoices.lock(write, body.invoice_id, tx);
+      if (!invoice) throw new NotFoundError('invoice', body.invoice_id, 'invoice_id');
       if (invoice.status !== 'finalized') {
         throw new ConflictError(`Invoice ${invoice.id} is ${invoice.status}; credit notes are issued against finalized invoices`, 'invoice_id');
       }

@@ -5,14 +5,11 @@ import type { Customer, Invoice, InvoiceLine, InvoiceType } from '../../generate
 import { ConflictError, ValidationError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Scope } from '../../lib/scope.js';
-import { discountInvoices } from '../coupons/coupon.ledger.js';
-import { applyWalletCredits } from '../wallets/wallet.ledger.js';
+import type { CouponLedger } from '../coupons/coupon.ledger.js';
+import type { WalletLedger } from '../wallets/wallet.ledger.js';
 import type { BillingDetails } from './invoice.schemas.js';
 import { serializeInvoice, type InvoiceWithLines } from './invoice.serializer.js';
-
-// How invoices come to be, in the caller's transaction: drafts are created with their lines (and
-// the coupon discount of subscription invoices), then finalized (wallet credits, number, billing
-// snapshot). Every invoice keeps total = subtotal - coupons_amount - credits_applied.
+import type { InvoiceStore } from './invoice.store.js';
 
 export interface NewInvoiceLine {
   description: string;
@@ -32,79 +29,6 @@ export interface NewInvoice {
 
 const MAX_AMOUNT = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Inserts draft invoices of one tenant with their lines; records `invoice.created`. */
-export async function createInvoices(tx: DbTx, scope: Scope, drafts: NewInvoice[], now: Date): Promise<InvoiceWithLines[]> {
-  if (drafts.length === 0) return [];
-  const built = drafts.map((draft) => {
-    const id = newId('invoice');
-    const lines: InvoiceLine[] = draft.lines.map((line) => ({
-      id: newId('invoiceLine'),
-      invoiceId: id,
-      description: line.description,
-      quantity: line.quantity,
-      unitAmount: line.unitAmount,
-      amount: BigInt(line.quantity) * line.unitAmount,
-      subscriptionId: line.subscriptionId ?? null,
-      periodStart: line.periodStart ?? null,
-      periodEnd: line.periodEnd ?? null,
-      createdAt: now,
-    }));
-    const subtotal = lines.reduce((sum, line) => sum + line.amount, 0n);
-    if (lines.some((line) => line.amount > MAX_AMOUNT || line.amount < -MAX_AMOUNT) || subtotal > MAX_AMOUNT || subtotal < -MAX_AMOUNT) {
-      throw ValidationError.field('lines', 'line amounts and their sum must stay within ±9007199254740991');
-    }
-    return { draft, id, lines, subtotal };
-  });
-
-  const couponsAmount = new Map<string, bigint>();
-  const byCustomer = new Map<string, typeof built>();
-  for (const item of built.filter(({ draft }) => draft.invoiceType === 'subscription')) {
-    byCustomer.set(item.draft.customerId, [...(byCustomer.get(item.draft.customerId) ?? []), item]);
-  }
-  for (const [customerId, invoices] of byCustomer) {
-    const discounts = await discountInvoices(
-      tx,
-      scope,
-      customerId,
-      invoices.map(({ draft, subtotal }) => ({ currency: draft.currency, subtotal })),
-      now,
-    );
-    invoices.forEach(({ id }, index) => couponsAmount.set(id, discounts[index]!));
-  }
-
-  const invoices: InvoiceWithLines[] = built.map(({ draft, id, lines, subtotal }) => {
-    const coupons = couponsAmount.get(id) ?? 0n;
-    return {
-      id,
-      merchantId: scope.merchantId,
-      environment: scope.environment,
-      customerId: draft.customerId,
-      status: 'draft',
-      number: null,
-      currency: draft.currency,
-      total: subtotal - coupons,
-      createdAt: now,
-      finalizedAt: null,
-      invoiceType: draft.invoiceType,
-      subtotal,
-      couponsAmount: coupons,
-      creditsApplied: 0n,
-      billingDetails: null,
-      voidedAt: null,
-      updatedAt: now,
-      lines,
-    };
-  });
-  await tx.invoice.createMany({ data: invoices.map(({ lines: _lines, billingDetails: _details, ...row }) => row) });
-  await tx.invoiceLine.createMany({ data: invoices.flatMap((invoice) => invoice.lines) });
-  await recordEvents(
-    tx,
-    scope,
-    invoices.map((invoice) => ({ type: 'invoice.created', object: serializeInvoice(invoice), customerId: invoice.customerId })),
-  );
-  return invoices;
-}
-
 /** Drafts that cannot be finalized: their lines and coupons leave a negative amount due. */
 export function negativeDrafts(drafts: Pick<Invoice, 'id' | 'subtotal' | 'couponsAmount'>[]): ConflictError | undefined {
   const negative = drafts.filter((draft) => draft.subtotal - draft.couponsAmount < 0n);
@@ -119,71 +43,129 @@ export function negativeDrafts(drafts: Pick<Invoice, 'id' | 'subtotal' | 'coupon
 }
 
 /**
- * Finalizes locked drafts of one tenant, oldest first: prepaid wallet credits are applied (not to
- * credit invoices, which sell credits), numbers are reserved without gaps, and the customer's
- * billing details are copied onto the invoice as its legal record. Records `invoice.finalized`.
+ * How invoices come to be, in the caller's transaction: drafts are created with their lines (and
+ * the coupon discount of subscription invoices), then finalized (wallet credits, number, billing
+ * snapshot). Every invoice keeps total = subtotal - coupons_amount - credits_applied. The store
+ * writes them.
  */
-export async function finalizeInvoices(tx: DbTx, scope: Scope, drafts: InvoiceWithLines[], now: Date): Promise<InvoiceWithLines[]> {
-  if (drafts.length === 0) return [];
-  const refused = negativeDrafts(drafts);
-  if (refused) throw refused;
-  const ordered = [...drafts].sort((a, b) => a.id.localeCompare(b.id));
-  const credits = await applyWalletCredits(
-    tx,
-    ordered
-      .filter((draft) => draft.invoiceType !== 'credit')
-      .map((draft) => ({ id: draft.id, customerId: draft.customerId, currency: draft.currency, due: draft.subtotal - draft.couponsAmount })),
-    now,
-  );
-  const customers = await tx.customer.findMany({ where: { id: { in: [...new Set(ordered.map((draft) => draft.customerId))] } } });
-  const detailsOf = new Map(customers.map((customer) => [customer.id, billingDetailsOf(customer)]));
-  // Last of the reads: the counter row stays locked until the transaction commits, and every
-  // finalization of the merchant waits for it (gapless numbering), so it is held as briefly as can be.
-  const numbers = await reserveInvoiceNumbers(tx, scope, ordered.length);
-  const finalized = ordered.map((draft, index): InvoiceWithLines => {
-    const creditsApplied = credits.get(draft.id) ?? 0n;
-    return {
-      ...draft,
-      status: 'finalized',
-      number: numbers[index]!,
-      creditsApplied,
-      total: draft.subtotal - draft.couponsAmount - creditsApplied,
-      billingDetails: detailsOf.get(draft.customerId)!,
-      finalizedAt: now,
-      updatedAt: now,
-    };
-  });
-  await tx.$executeRaw`
-    UPDATE invoices i
-    SET status = 'finalized', number = u.number, credits_applied = u.credits_applied, total = u.total,
-        billing_details = u.billing_details, finalized_at = ${now}, updated_at = ${now}
-    FROM jsonb_to_recordset(${JSON.stringify(
-      finalized.map((invoice) => ({
-        id: invoice.id,
-        number: invoice.number,
-        credits_applied: invoice.creditsApplied.toString(),
-        total: invoice.total.toString(),
-        billing_details: invoice.billingDetails,
-      })),
-    )}::jsonb) AS u(id text, number text, credits_applied bigint, total bigint, billing_details jsonb)
-    WHERE i.id = u.id AND i.status = 'draft'`;
-  await recordEvents(
-    tx,
-    scope,
-    finalized.map((invoice) => ({ type: 'invoice.finalized', object: serializeInvoice(invoice), customerId: invoice.customerId })),
-  );
-  return finalized;
-}
+export class InvoiceLedger {
+  constructor(private readonly deps: { store: InvoiceStore; coupons: CouponLedger; wallets: WalletLedger }) {}
 
-/** Reserves `count` consecutive invoice numbers of a merchant and environment. */
-async function reserveInvoiceNumbers(tx: DbTx, scope: Scope, count: number): Promise<string[]> {
-  const [row] = await tx.$queryRaw<{ last_number: number }[]>`
-    INSERT INTO invoice_number_sequences (merchant_id, environment, last_number)
-    VALUES (${scope.merchantId}, ${scope.environment}::"Environment", ${count})
-    ON CONFLICT (merchant_id, environment) DO UPDATE SET last_number = invoice_number_sequences.last_number + EXCLUDED.last_number
-    RETURNING last_number`;
-  const last = row!.last_number;
-  return Array.from({ length: count }, (_, index) => `INV-${String(last - count + 1 + index).padStart(6, '0')}`);
+  /** Inserts draft invoices of one tenant with their lines; records `invoice.created`. */
+  async create(tx: DbTx, scope: Scope, drafts: NewInvoice[], now: Date): Promise<InvoiceWithLines[]> {
+    if (drafts.length === 0) return [];
+    const built = drafts.map((draft) => {
+      const id = newId('invoice');
+      const lines: InvoiceLine[] = draft.lines.map((line) => ({
+        id: newId('invoiceLine'),
+        invoiceId: id,
+        description: line.description,
+        quantity: line.quantity,
+        unitAmount: line.unitAmount,
+        amount: BigInt(line.quantity) * line.unitAmount,
+        subscriptionId: line.subscriptionId ?? null,
+        periodStart: line.periodStart ?? null,
+        periodEnd: line.periodEnd ?? null,
+        createdAt: now,
+      }));
+      const subtotal = lines.reduce((sum, line) => sum + line.amount, 0n);
+      if (lines.some((line) => line.amount > MAX_AMOUNT || line.amount < -MAX_AMOUNT) || subtotal > MAX_AMOUNT || subtotal < -MAX_AMOUNT) {
+        throw ValidationError.field('lines', 'line amounts and their sum must stay within ±9007199254740991');
+      }
+      return { draft, id, lines, subtotal };
+    });
+
+    const couponsAmount = new Map<string, bigint>();
+    const byCustomer = new Map<string, typeof built>();
+    for (const item of built.filter(({ draft }) => draft.invoiceType === 'subscription')) {
+      byCustomer.set(item.draft.customerId, [...(byCustomer.get(item.draft.customerId) ?? []), item]);
+    }
+    for (const [customerId, invoices] of byCustomer) {
+      const discounts = await this.deps.coupons.discountInvoices(
+        tx,
+        scope,
+        customerId,
+        invoices.map(({ draft, subtotal }) => ({ currency: draft.currency, subtotal })),
+        now,
+      );
+      invoices.forEach(({ id }, index) => couponsAmount.set(id, discounts[index]!));
+    }
+
+    const invoices: InvoiceWithLines[] = built.map(({ draft, id, lines, subtotal }) => {
+      const coupons = couponsAmount.get(id) ?? 0n;
+      return {
+        id,
+        merchantId: scope.merchantId,
+        environment: scope.environment,
+        customerId: draft.customerId,
+        status: 'draft',
+        number: null,
+        currency: draft.currency,
+        total: subtotal - coupons,
+        createdAt: now,
+        finalizedAt: null,
+        invoiceType: draft.invoiceType,
+        subtotal,
+        couponsAmount: coupons,
+        creditsApplied: 0n,
+        billingDetails: null,
+        voidedAt: null,
+        updatedAt: now,
+        lines,
+      };
+    });
+    await this.deps.store.insert(invoices, tx);
+    await recordEvents(
+      tx,
+      scope,
+      invoices.map((invoice) => ({ type: 'invoice.created', object: serializeInvoice(invoice), customerId: invoice.customerId })),
+    );
+    return invoices;
+  }
+
+  /**
+   * Finalizes locked drafts of one tenant, oldest first: prepaid wallet credits are applied (not to
+   * credit invoices, which sell credits), numbers are reserved without gaps, and the customer's
+   * billing details are copied onto the invoice as its legal record. Records `invoice.finalized`.
+   */
+  async finalize(tx: DbTx, scope: Scope, drafts: InvoiceWithLines[], now: Date): Promise<InvoiceWithLines[]> {
+    if (drafts.length === 0) return [];
+    const refused = negativeDrafts(drafts);
+    if (refused) throw refused;
+    const ordered = [...drafts].sort((a, b) => a.id.localeCompare(b.id));
+    const credits = await this.deps.wallets.applyCredits(
+      tx,
+      ordered
+        .filter((draft) => draft.invoiceType !== 'credit')
+        .map((draft) => ({ id: draft.id, customerId: draft.customerId, currency: draft.currency, due: draft.subtotal - draft.couponsAmount })),
+      now,
+    );
+    const customers = await this.deps.store.customers([...new Set(ordered.map((draft) => draft.customerId))], tx);
+    const detailsOf = new Map(customers.map((customer) => [customer.id, billingDetailsOf(customer)]));
+    // Last of the reads: the counter row stays locked until the transaction commits, and every
+    // finalization of the merchant waits for it (gapless numbering), so it is held as briefly as can be.
+    const numbers = await this.deps.store.reserveNumbers(scope, ordered.length, tx);
+    const finalized = ordered.map((draft, index): InvoiceWithLines => {
+      const creditsApplied = credits.get(draft.id) ?? 0n;
+      return {
+        ...draft,
+        status: 'finalized',
+        number: numbers[index]!,
+        creditsApplied,
+        total: draft.subtotal - draft.couponsAmount - creditsApplied,
+        billingDetails: detailsOf.get(draft.customerId)!,
+        finalizedAt: now,
+        updatedAt: now,
+      };
+    });
+    await this.deps.store.markFinalized(finalized, now, tx);
+    await recordEvents(
+      tx,
+      scope,
+      finalized.map((invoice) => ({ type: 'invoice.finalized', object: serializeInvoice(invoice), customerId: invoice.customerId })),
+    );
+    return finalized;
+  }
 }
 
 /** The billing details an invoice keeps: who was billed, where, under which tax id. */

@@ -1,17 +1,16 @@
 import type { CustomerService } from '../../customers/customer.service.js';
-import type { Db, DbTx, Prisma } from '../../db.js';
+import type { Db, DbTx } from '../../db.js';
 import { recordEvents } from '../../events/outbox.js';
 import { ConflictError, NotFoundError } from '../../lib/errors.js';
-import { listableWith, paginate, type Page } from '../../lib/pagination.js';
+import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
-import { lockBillableCustomer, lockCustomerRows, lockForUpdate } from '../billing.customer.js';
+import { lockBillableCustomer } from '../billing.customer.js';
 import { summarize } from '../../lib/summary.js';
 import { inBatches, type SagaStepOptions } from '../billing.saga.js';
-import { createInvoices, finalizeInvoices, negativeDrafts } from './invoice.ledger.js';
+import { negativeDrafts, type InvoiceLedger } from './invoice.ledger.js';
 import type { CreateInvoiceBody, InvoiceObject, ListInvoicesQuery } from './invoice.schemas.js';
 import { serializeInvoice, type InvoiceWithLines } from './invoice.serializer.js';
-
-const withLines = { include: { lines: true } } as const;
+import type { InvoiceStore } from './invoice.store.js';
 
 /**
  * Invoices: one-off drafts created through the API, subscription invoices created by
@@ -20,12 +19,12 @@ const withLines = { include: { lines: true } } as const;
  * notes, never changed.
  */
 export class InvoiceService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; batchSize: number }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; store: InvoiceStore; ledger: InvoiceLedger; batchSize: number }) {}
 
   async create(write: WriteContext<InvoiceObject>, body: CreateInvoiceBody): Promise<InvoiceObject> {
     return this.deps.db.$transaction(async (tx) => {
       const customer = await lockBillableCustomer(tx, write, body.customer_id, { currency: body.currency });
-      const [invoice] = await createInvoices(
+      const [invoice] = await this.deps.ledger.create(
         tx,
         write,
         [
@@ -45,19 +44,13 @@ export class InvoiceService {
   }
 
   async get(scope: Scope, id: string): Promise<InvoiceObject> {
-    const invoice = await this.deps.db.invoice.findFirst({ where: { id, ...tenant(scope) }, ...withLines });
+    const invoice = await this.deps.store.find(scope, id);
     if (!invoice) throw new NotFoundError('invoice', id, 'id');
     return serializeInvoice(invoice);
   }
 
   async list(scope: Scope, query: ListInvoicesQuery): Promise<Page<InvoiceObject>> {
-    const where: Prisma.InvoiceWhereInput = {
-      ...tenant(scope),
-      ...(query.customer_id !== undefined && { customerId: query.customer_id }),
-      ...(query.status !== undefined && { status: query.status }),
-      ...(query.invoice_type !== undefined && { invoiceType: query.invoice_type }),
-    };
-    return paginate(listableWith<Prisma.InvoiceWhereInput, InvoiceWithLines>(this.deps.db.invoice, withLines), where, query, serializeInvoice);
+    return this.deps.store.list(scope, query, serializeInvoice);
   }
 
   async listForCustomer(scope: Scope, customerId: string, query: Omit<ListInvoicesQuery, 'customer_id'>): Promise<Page<InvoiceObject>> {
@@ -69,7 +62,7 @@ export class InvoiceService {
     return this.deps.db.$transaction(async (tx) => {
       const invoice = await this.lock(tx, write, id);
       if (invoice.status !== 'draft') throw new ConflictError(`Invoice ${invoice.id} is ${invoice.status}; only a draft can be finalized`, 'id');
-      const [finalized] = await finalizeInvoices(tx, write, [invoice], new Date());
+      const [finalized] = await this.deps.ledger.finalize(tx, write, [invoice], new Date());
       const result = serializeInvoice(finalized!);
       await write.commitReply?.(tx, result);
       return result;
@@ -85,7 +78,7 @@ export class InvoiceService {
       }
       if (invoice.status === 'voided') throw new ConflictError(`Invoice ${invoice.id} is already voided`, 'id');
       const now = new Date();
-      await tx.invoice.update({ where: { id: invoice.id }, data: { status: 'voided', voidedAt: now, updatedAt: now } });
+      await this.deps.store.markVoided(invoice.id, now, tx);
       const result = serializeInvoice({ ...invoice, status: 'voided', voidedAt: now, updatedAt: now });
       await recordEvents(tx, write, [{ type: 'invoice.voided', object: result, customerId: invoice.customerId }]);
       await write.commitReply?.(tx, result);
@@ -99,11 +92,8 @@ export class InvoiceService {
    * step before anything changes, naming every such draft, for a person to fix.
    */
   async finalizeDraftsForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
-    const drafts = await this.deps.db.invoice.findMany({
-      where: { customerId, status: 'draft' },
-      select: { id: true, subtotal: true, couponsAmount: true },
-      orderBy: { id: 'asc' },
-    });
+    const { store, ledger } = this.deps;
+    const drafts = await store.draftsOfCustomer(customerId);
     const refused = negativeDrafts(drafts);
     if (refused) throw refused;
     let withCredits = 0;
@@ -111,10 +101,10 @@ export class InvoiceService {
       this.deps.db,
       this.deps.batchSize,
       async (tx, limit) => {
-        const ids = await lockCustomerRows(tx, 'invoices', customerId, ['draft'], limit);
+        const ids = await store.lockDraftsOfCustomer(customerId, limit, tx);
         if (ids.length === 0) return 0;
-        const locked = await tx.invoice.findMany({ where: { id: { in: ids } }, ...withLines });
-        const done = await finalizeInvoices(tx, locked[0]!, locked, new Date());
+        const locked = await store.withLinesByIds(ids, tx);
+        const done = await ledger.finalize(tx, locked[0]!, locked, new Date());
         withCredits += done.filter((invoice) => invoice.creditsApplied > 0n).length;
         return ids.length;
       },
@@ -127,10 +117,8 @@ export class InvoiceService {
   }
 
   private async lock(tx: DbTx, scope: Scope, id: string): Promise<InvoiceWithLines> {
-    const [locked] = await lockForUpdate(tx, 'invoices', scope, [id]);
-    if (!locked) throw new NotFoundError('invoice', id, 'id');
-    return tx.invoice.findUniqueOrThrow({ where: { id: locked }, ...withLines });
+    const invoice = await this.deps.store.lockWithLines(scope, id, tx);
+    if (!invoice) throw new NotFoundError('invoice', id, 'id');
+    return invoice;
   }
 }
-
-const tenant = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment });

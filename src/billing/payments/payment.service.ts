@@ -1,13 +1,14 @@
 import type { CustomerService } from '../../customers/customer.service.js';
-import type { Db, DbTx, Prisma } from '../../db.js';
+import type { Db, DbTx } from '../../db.js';
 import { recordEvents, type NewEvent } from '../../events/outbox.js';
 import type { Payment } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { paginate, type Page, type PaginationQuery } from '../../lib/pagination.js';
+import type { Page, PaginationQuery } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
-import { lockBillableCustomer, lockForUpdate } from '../billing.customer.js';
+import { lockBillableCustomer } from '../billing.customer.js';
 import type { CreditNoteStore } from '../credit-notes/credit-note.store.js';
+import type { InvoiceStore } from '../invoices/invoice.store.js';
 import type {
   CreatePaymentBody,
   ListPaymentsQuery,
@@ -17,6 +18,7 @@ import type {
   SucceedPaymentBody,
 } from './payment.schemas.js';
 import { serializePayment, serializeRefund } from './payment.serializer.js';
+import type { PaymentStore } from './payment.store.js';
 
 /** The event of a payment reaching a status, as the receipts and the LTV rollup consume it. */
 function paymentEvent(type: NewEvent['type'], payment: Payment, extra?: Record<string, unknown>): NewEvent {
@@ -29,15 +31,17 @@ function paymentEvent(type: NewEvent['type'], payment: Payment, extra?: Record<s
  * refunded. Every change records its events in the same transaction.
  */
 export class PaymentService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; creditNotes: CreditNoteStore }) {}
+  constructor(
+    private readonly deps: { db: Db; customers: CustomerService; store: PaymentStore; invoices: InvoiceStore; creditNotes: CreditNoteStore },
+  ) {}
 
   async create(write: WriteContext<PaymentObject>, body: CreatePaymentBody): Promise<PaymentObject> {
     if (body.paid_at && body.status !== 'succeeded') throw ValidationError.field('paid_at', 'paid_at is set on a succeeded payment only');
     return this.deps.db.$transaction(async (tx) => {
       if (body.customer_id) await this.assertPayable(tx, write, body);
       const now = new Date();
-      const payment = await tx.payment.create({
-        data: {
+      const payment = await this.deps.store.create(
+        {
           id: newId('payment'),
           merchantId: write.merchantId,
           environment: write.environment,
@@ -52,7 +56,8 @@ export class PaymentService {
           createdAt: now,
           updatedAt: now,
         },
-      });
+        tx,
+      );
       const events = [paymentEvent('payment.created', payment)];
       if (payment.status === 'succeeded') events.push(paymentEvent('payment.succeeded', payment));
       if (payment.status === 'failed') events.push(paymentEvent('payment.failed', payment));
@@ -64,11 +69,11 @@ export class PaymentService {
   }
 
   async get(scope: Scope, id: string): Promise<PaymentObject> {
-    return serializePayment(await this.find(this.deps.db, scope, id));
+    return serializePayment(await this.find(scope, id));
   }
 
   async list(scope: Scope, query: ListPaymentsQuery): Promise<Page<PaymentObject>> {
-    return paginate(this.deps.db.payment, this.where(scope, query), query, serializePayment);
+    return this.deps.store.list(scope, query, serializePayment);
   }
 
   async listForCustomer(scope: Scope, customerId: string, query: Omit<ListPaymentsQuery, 'customer_id'>): Promise<Page<PaymentObject>> {
@@ -99,8 +104,8 @@ export class PaymentService {
       if (amount > refundable) throw ValidationError.field('amount', `at most ${refundable} of this payment can still be refunded`);
       if (body.credit_note_id) await this.recordAgainstCreditNote(tx, write, payment, body.credit_note_id, amount);
       const now = new Date();
-      const refund = await tx.refund.create({
-        data: {
+      const refund = await this.deps.store.createRefund(
+        {
           id: newId('refund'),
           merchantId: write.merchantId,
           environment: write.environment,
@@ -110,12 +115,14 @@ export class PaymentService {
           creditNoteId: body.credit_note_id ?? null,
           createdAt: now,
         },
-      });
+        tx,
+      );
       const refunded = payment.amountRefunded + amount;
-      const updated = await tx.payment.update({
-        where: { id: payment.id },
-        data: { amountRefunded: refunded, status: refunded === payment.amount ? 'refunded' : 'partially_refunded', updatedAt: now },
-      });
+      const updated = await this.deps.store.update(
+        payment.id,
+        { amountRefunded: refunded, status: refunded === payment.amount ? 'refunded' : 'partially_refunded', updatedAt: now },
+        tx,
+      );
       const result = serializeRefund(refund);
       const type = updated.status === 'refunded' ? 'payment.refunded' : 'payment.partially_refunded';
       await recordEvents(tx, write, [paymentEvent(type, updated, { refund: result })]);
@@ -125,8 +132,8 @@ export class PaymentService {
   }
 
   async listRefunds(scope: Scope, paymentId: string, query: PaginationQuery): Promise<Page<RefundObject>> {
-    const payment = await this.find(this.deps.db, scope, paymentId);
-    return paginate(this.deps.db.refund, { paymentId: payment.id }, query, serializeRefund);
+    const payment = await this.find(scope, paymentId);
+    return this.deps.store.listRefunds(payment.id, query, serializeRefund);
   }
 
   /**
@@ -135,10 +142,7 @@ export class PaymentService {
    */
   private async assertPayable(tx: DbTx, scope: Scope, body: CreatePaymentBody): Promise<void> {
     if (body.source === 'invoice' && body.source_id) {
-      const invoice = await tx.invoice.findFirst({
-        where: { id: body.source_id, merchantId: scope.merchantId, environment: scope.environment, customerId: body.customer_id!, status: 'finalized' },
-        select: { currency: true },
-      });
+      const invoice = await this.deps.invoices.finalizedCurrency(scope, body.source_id, body.customer_id!, tx);
       if (invoice) {
         if (invoice.currency !== body.currency) throw ValidationError.field('currency', `invoice ${body.source_id} is in ${invoice.currency}`);
         return;
@@ -168,7 +172,7 @@ export class PaymentService {
       if (payment.status !== 'pending') {
         throw new ConflictError(`Payment ${payment.id} is ${payment.status}; only a pending payment can become ${to}`, 'id');
       }
-      const updated = await tx.payment.update({ where: { id: payment.id }, data: { status: to, paidAt, updatedAt: new Date() } });
+      const updated = await this.deps.store.update(payment.id, { status: to, paidAt, updatedAt: new Date() }, tx);
       await recordEvents(tx, write, [paymentEvent(to === 'succeeded' ? 'payment.succeeded' : 'payment.failed', updated)]);
       const result = serializePayment(updated);
       await write.commitReply?.(tx, result);
@@ -176,24 +180,14 @@ export class PaymentService {
     });
   }
 
-  private where(scope: Scope, query: Partial<ListPaymentsQuery>): Prisma.PaymentWhereInput {
-    return {
-      merchantId: scope.merchantId,
-      environment: scope.environment,
-      ...(query.customer_id !== undefined && { customerId: query.customer_id }),
-      ...(query.source !== undefined && { source: query.source }),
-      ...(query.status !== undefined && { status: query.status }),
-    };
-  }
-
   private async lock(tx: DbTx, scope: Scope, id: string): Promise<Payment> {
-    const [locked] = await lockForUpdate(tx, 'payments', scope, [id]);
-    if (!locked) throw new NotFoundError('payment', id, 'id');
-    return tx.payment.findUniqueOrThrow({ where: { id: locked } });
+    const payment = await this.deps.store.lock(scope, id, tx);
+    if (!payment) throw new NotFoundError('payment', id, 'id');
+    return payment;
   }
 
-  private async find(db: Db | DbTx, scope: Scope, id: string): Promise<Payment> {
-    const payment = await db.payment.findFirst({ where: { id, merchantId: scope.merchantId, environment: scope.environment } });
+  private async find(scope: Scope, id: string): Promise<Payment> {
+    const payment = await this.deps.store.find(scope, id);
     if (!payment) throw new NotFoundError('payment', id, 'id');
     return payment;
   }

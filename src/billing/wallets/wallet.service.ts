@@ -1,17 +1,17 @@
 import type { CustomerService } from '../../customers/customer.service.js';
-import { isUniqueViolation, type Db, type DbTx, type Prisma } from '../../db.js';
+import { isUniqueViolation, type Db, type DbTx } from '../../db.js';
 import { recordEvents } from '../../events/outbox.js';
 import type { Wallet, WalletTransaction } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { isExact, MAX_EXACT } from '../../lib/money.js';
 import { newId } from '../../lib/ids.js';
-import { paginate, type Page } from '../../lib/pagination.js';
+import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
-import { lockBillableCustomer, lockCustomerRows, lockForUpdate } from '../billing.customer.js';
+import { lockBillableCustomer } from '../billing.customer.js';
 import { summarize } from '../../lib/summary.js';
 import { inBatches, type SagaStepOptions } from '../billing.saga.js';
-import { createInvoices, finalizeInvoices } from '../invoices/invoice.ledger.js';
-import { appendTransactions, terminateWallets, type WalletEntry } from './wallet.ledger.js';
+import type { InvoiceLedger } from '../invoices/invoice.ledger.js';
+import type { WalletEntry, WalletLedger } from './wallet.ledger.js';
 import type {
   CreateWalletBody,
   CreateWalletTransactionBody,
@@ -21,8 +21,7 @@ import type {
   WalletTransactionObject,
 } from './wallet.schemas.js';
 import { serializeWallet, serializeWalletTransaction } from './wallet.serializer.js';
-
-type TransactionFilters = Omit<ListWalletTransactionsQuery, 'limit' | 'offset' | 'starting_after'>;
+import type { WalletStore } from './wallet.store.js';
 
 /**
  * Prepaid credit wallets: one active wallet per customer and currency. Credits are granted (free)
@@ -30,17 +29,19 @@ type TransactionFilters = Omit<ListWalletTransactionsQuery, 'limit' | 'offset' |
  * voided; every change is a wallet transaction written with the new balance in one transaction.
  */
 export class WalletService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; batchSize: number }) {}
+  constructor(
+    private readonly deps: { db: Db; customers: CustomerService; store: WalletStore; ledger: WalletLedger; batchSize: number; invoices: InvoiceLedger },
+  ) {}
 
   async create(write: WriteContext<WalletObject>, body: CreateWalletBody): Promise<WalletObject> {
     try {
       return await this.deps.db.$transaction(async (tx) => {
         const customer = await lockBillableCustomer(tx, write, body.customer_id, { currency: body.currency });
-        const existing = await tx.wallet.findFirst({ where: { customerId: customer.id, currency: body.currency, status: 'active' } });
+        const existing = await this.deps.store.findActive(customer.id, body.currency, tx);
         if (existing) throw this.alreadyActive(customer.id, body.currency, existing.id);
         const now = new Date();
-        let wallet = await tx.wallet.create({
-          data: {
+        let wallet = await this.deps.store.create(
+          {
             id: newId('wallet'),
             merchantId: write.merchantId,
             environment: write.environment,
@@ -51,7 +52,8 @@ export class WalletService {
             createdAt: now,
             updatedAt: now,
           },
-        });
+          tx,
+        );
         await recordEvents(tx, write, [{ type: 'wallet.created', object: serializeWallet(wallet), customerId: customer.id }]);
         if (body.granted_credits) {
           wallet = (await this.append(tx, write, wallet, 'granted', BigInt(body.granted_credits), now, 'granted_credits')).wallet;
@@ -76,7 +78,7 @@ export class WalletService {
     body: CreateWalletTransactionBody,
   ): Promise<WalletTransactionObject> {
     return this.deps.db.$transaction(async (tx) => {
-      const found = await this.find(tx, write, walletId);
+      const found = await this.find(write, walletId, tx);
       // New credits need a live customer; the customer is locked before the wallet, as everywhere.
       if (body.type !== 'voided') await lockBillableCustomer(tx, write, found.customerId);
       const wallet = await this.lock(tx, write, walletId);
@@ -96,7 +98,7 @@ export class WalletService {
   async terminate(write: WriteContext<WalletObject>, id: string): Promise<WalletObject> {
     return this.deps.db.$transaction(async (tx) => {
       const wallet = await this.lock(tx, write, id);
-      const { wallets } = await terminateWallets(tx, [wallet], new Date());
+      const { wallets } = await this.deps.ledger.terminate(tx, [wallet], new Date());
       const result = serializeWallet(wallets[0] ?? wallet);
       await write.commitReply?.(tx, result);
       return result;
@@ -108,14 +110,15 @@ export class WalletService {
    * credits voided with a recorded `voided` transaction, after step 3 let drafts consume them.
    */
   async terminateForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
+    const { store, ledger } = this.deps;
     let voided = 0;
     const terminated = await inBatches(
       this.deps.db,
       this.deps.batchSize,
       async (tx, limit) => {
-        const ids = await lockCustomerRows(tx, 'wallets', customerId, ['active'], limit);
-        const wallets = await tx.wallet.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } });
-        voided += (await terminateWallets(tx, wallets, new Date())).voided;
+        const ids = await store.lockActiveOfCustomer(customerId, limit, tx);
+        const wallets = await store.byIds(ids, tx);
+        voided += (await ledger.terminate(tx, wallets, new Date())).voided;
         return ids.length;
       },
       options,
@@ -127,16 +130,11 @@ export class WalletService {
   }
 
   async get(scope: Scope, id: string): Promise<WalletObject> {
-    return serializeWallet(await this.find(this.deps.db, scope, id));
+    return serializeWallet(await this.find(scope, id));
   }
 
   async list(scope: Scope, query: ListWalletsQuery): Promise<Page<WalletObject>> {
-    const where: Prisma.WalletWhereInput = {
-      ...tenant(scope),
-      ...(query.customer_id !== undefined && { customerId: query.customer_id }),
-      ...(query.status !== undefined && { status: query.status }),
-    };
-    return paginate(this.deps.db.wallet, where, query, serializeWallet);
+    return this.deps.store.list(scope, query, serializeWallet);
   }
 
   async listForCustomer(scope: Scope, customerId: string, query: Omit<ListWalletsQuery, 'customer_id'>): Promise<Page<WalletObject>> {
@@ -145,13 +143,13 @@ export class WalletService {
   }
 
   async getTransaction(scope: Scope, id: string): Promise<WalletTransactionObject> {
-    const transaction = await this.deps.db.walletTransaction.findFirst({ where: { id, ...tenant(scope) } });
+    const transaction = await this.deps.store.findTransaction(scope, id);
     if (!transaction) throw new NotFoundError('wallet transaction', id, 'id');
     return serializeWalletTransaction(transaction);
   }
 
   async listTransactions(scope: Scope, query: ListWalletTransactionsQuery): Promise<Page<WalletTransactionObject>> {
-    return paginate(this.deps.db.walletTransaction, transactionWhere(scope, query), query, serializeWalletTransaction);
+    return this.deps.store.listTransactions(scope, query, serializeWalletTransaction);
   }
 
   async listWalletTransactions(
@@ -159,7 +157,7 @@ export class WalletService {
     walletId: string,
     query: Omit<ListWalletTransactionsQuery, 'wallet_id' | 'customer_id'>,
   ): Promise<Page<WalletTransactionObject>> {
-    const wallet = await this.find(this.deps.db, scope, walletId);
+    const wallet = await this.find(scope, walletId);
     return this.listTransactions(scope, { ...query, wallet_id: wallet.id });
   }
 
@@ -189,7 +187,7 @@ export class WalletService {
     }
     let invoiceId: string | null = null;
     if (type === 'purchased') {
-      const drafts = await createInvoices(
+      const drafts = await this.deps.invoices.create(
         tx,
         scope,
         [
@@ -202,10 +200,10 @@ export class WalletService {
         ],
         now,
       );
-      const [invoice] = await finalizeInvoices(tx, scope, drafts, now);
+      const [invoice] = await this.deps.invoices.finalize(tx, scope, drafts, now);
       invoiceId = invoice!.id;
     }
-    const { transactions, wallets } = await appendTransactions(tx, [{ wallet, type, credits, invoiceId }], now);
+    const { transactions, wallets } = await this.deps.ledger.appendTransactions(tx, [{ wallet, type, credits, invoiceId }], now);
     return { wallet: wallets.get(wallet.id)!, transaction: transactions[0]! };
   }
 
@@ -218,25 +216,15 @@ export class WalletService {
   }
 
   private async lock(tx: DbTx, scope: Scope, id: string): Promise<Wallet> {
-    const [locked] = await lockForUpdate(tx, 'wallets', scope, [id]);
-    if (!locked) throw new NotFoundError('wallet', id, 'id');
-    return tx.wallet.findUniqueOrThrow({ where: { id: locked } });
+    const wallet = await this.deps.store.lock(scope, id, tx);
+    if (!wallet) throw new NotFoundError('wallet', id, 'id');
+    return wallet;
   }
 
-  private async find(db: Db | DbTx, scope: Scope, id: string): Promise<Wallet> {
-    const wallet = await db.wallet.findFirst({ where: { id, ...tenant(scope) } });
+  private async find(scope: Scope, id: string, tx?: DbTx): Promise<Wallet> {
+    const wallet = await this.deps.store.find(scope, id, tx);
     if (!wallet) throw new NotFoundError('wallet', id, 'id');
     return wallet;
   }
 }
 
-const tenant = (scope: Scope) => ({ merchantId: scope.merchantId, environment: scope.environment });
-
-function transactionWhere(scope: Scope, filters: TransactionFilters): Prisma.WalletTransactionWhereInput {
-  return {
-    ...tenant(scope),
-    ...(filters.customer_id !== undefined && { customerId: filters.customer_id }),
-    ...(filters.wallet_id !== undefined && { walletId: filters.wallet_id }),
-    ...(filters.type !== undefined && { type: filters.type }),
-  };
-}
