@@ -133,11 +133,13 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
     payments: new PaymentService({ db, customers, store: stores.payments, invoices: stores.invoices, creditNotes: stores.creditNotes }),
-    subscriptions: new SubscriptionService({ db, customers, store: stores.subscriptions, ledger: ledgers.subscriptions, invoices: ledgers.invoices, batchSize }),
-    invoices: new InvoiceService({ db, customers, store: stores.invoices, ledger: ledgers.invoices, batchSize }),
+    subscriptions: new SubscriptionService({ db, customers, store: stores.subscriptions, ledger: ledgers.subscriptions, invoices: ledgers.invoices }),
+    invoices: new InvoiceService({ db, customers, store: stores.invoices, ledger: ledgers.invoices }),
     creditNotes: new CreditNoteService({ db, customers, store: stores.creditNotes, ledger: ledgers.creditNotes, invoices: stores.invoices }),
-    wallets: new WalletService({ db, customers, store: stores.wallets, ledger: ledgers.wallets, invoices: ledgers.invoices, batchSize }),
-    coupons: new CouponService({ db, customers, store: stores.coupons, ledger: ledgers.coupons, batchSize }),
+    wallets: new WalletService({ db, customers, store: stores.wallets, ledger: ledgers.wallets, invoices: ledgers.invoices }),
+    coupons: new CouponService({ db, customers, store: stores.coupons, ledger: ledgers.coupons }),
+    // With the stores, what the deletion saga's billing steps are built from (activities/billing.activities.ts).
+    billingSaga: { batchSize, ledgers },
     deletions: new DeletionService({
       db,
       customers: stores.customers,

@@ -7,8 +7,6 @@ import { newId } from '../../lib/ids.js';
 import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer } from '../billing.customer.js';
-import { summarize } from '../../lib/summary.js';
-import { inBatches, type SagaStepOptions } from '../billing.saga.js';
 import type { AppliedCouponObject, ApplyCouponBody, ListAppliedCouponsQuery } from './coupon.schemas.js';
 import { serializeAppliedCoupon } from './coupon.serializer.js';
 import type { CouponLedger } from './coupon.ledger.js';
@@ -19,7 +17,7 @@ import type { CouponStore } from './coupon.store.js';
  * created (see coupon.ledger.ts); terminating one stops that.
  */
 export class CouponService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; store: CouponStore; ledger: CouponLedger; batchSize: number }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; store: CouponStore; ledger: CouponLedger }) {}
 
   async apply(write: WriteContext<AppliedCouponObject>, body: ApplyCouponBody): Promise<AppliedCouponObject> {
     const { store } = this.deps;
@@ -63,23 +61,6 @@ export class CouponService {
       await write.commitReply?.(tx, result);
       return result;
     });
-  }
-
-  /** Deletion saga, step 2: every active coupon of the customer is terminated. */
-  async terminateForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
-    const { store, ledger } = this.deps;
-    const terminated = await inBatches(
-      this.deps.db,
-      this.deps.batchSize,
-      async (tx, limit) => {
-        const ids = await store.lockActiveOfCustomer(customerId, limit, tx);
-        const coupons = await store.byIds(ids, tx);
-        await ledger.terminate(tx, coupons, new Date());
-        return ids.length;
-      },
-      options,
-    );
-    return summarize([[terminated, 'coupons terminated']]);
   }
 
   async get(scope: Scope, id: string): Promise<AppliedCouponObject> {

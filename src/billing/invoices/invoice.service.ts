@@ -5,9 +5,7 @@ import { ConflictError, NotFoundError } from '../../lib/errors.js';
 import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer } from '../billing.customer.js';
-import { summarize } from '../../lib/summary.js';
-import { inBatches, type SagaStepOptions } from '../billing.saga.js';
-import { negativeDrafts, type InvoiceLedger } from './invoice.ledger.js';
+import type { InvoiceLedger } from './invoice.ledger.js';
 import type { CreateInvoiceBody, InvoiceObject, ListInvoicesQuery } from './invoice.schemas.js';
 import { serializeInvoice, type InvoiceWithLines } from './invoice.serializer.js';
 import type { InvoiceStore } from './invoice.store.js';
@@ -19,7 +17,7 @@ import type { InvoiceStore } from './invoice.store.js';
  * notes, never changed.
  */
 export class InvoiceService {
-  constructor(private readonly deps: { db: Db; customers: CustomerService; store: InvoiceStore; ledger: InvoiceLedger; batchSize: number }) {}
+  constructor(private readonly deps: { db: Db; customers: CustomerService; store: InvoiceStore; ledger: InvoiceLedger }) {}
 
   async create(write: WriteContext<InvoiceObject>, body: CreateInvoiceBody): Promise<InvoiceObject> {
     return this.deps.db.$transaction(async (tx) => {
@@ -84,36 +82,6 @@ export class InvoiceService {
       await write.commitReply?.(tx, result);
       return result;
     });
-  }
-
-  /**
-   * Deletion saga, step 3: every draft of the customer is finalized now, wallet credits applied,
-   * before step 4 voids what the wallet still holds. A draft that cannot be finalized stops the
-   * step before anything changes, naming every such draft, for a person to fix.
-   */
-  async finalizeDraftsForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
-    const { store, ledger } = this.deps;
-    const drafts = await store.draftsOfCustomer(customerId);
-    const refused = negativeDrafts(drafts);
-    if (refused) throw refused;
-    let withCredits = 0;
-    const finalized = await inBatches(
-      this.deps.db,
-      this.deps.batchSize,
-      async (tx, limit) => {
-        const ids = await store.lockDraftsOfCustomer(customerId, limit, tx);
-        if (ids.length === 0) return 0;
-        const locked = await store.withLinesByIds(ids, tx);
-        const done = await ledger.finalize(tx, locked[0]!, locked, new Date());
-        withCredits += done.filter((invoice) => invoice.creditsApplied > 0n).length;
-        return ids.length;
-      },
-      options,
-    );
-    return summarize([
-      [finalized, 'drafts finalized'],
-      [withCredits, 'with wallet credits applied'],
-    ]);
   }
 
   private async lock(tx: DbTx, scope: Scope, id: string): Promise<InvoiceWithLines> {

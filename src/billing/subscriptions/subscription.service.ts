@@ -6,8 +6,6 @@ import { newId } from '../../lib/ids.js';
 import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer } from '../billing.customer.js';
-import { summarize } from '../../lib/summary.js';
-import { inBatches, type SagaStepOptions } from '../billing.saga.js';
 import type { InvoiceLedger } from '../invoices/invoice.ledger.js';
 import type { SubscriptionLedger } from './subscription.ledger.js';
 import { addIntervals, isoDay, periodAt } from './subscription.periods.js';
@@ -22,7 +20,7 @@ import type { SubscriptionStore } from './subscription.store.js';
  */
 export class SubscriptionService {
   constructor(
-    private readonly deps: { db: Db; customers: CustomerService; store: SubscriptionStore; ledger: SubscriptionLedger; batchSize: number; invoices: InvoiceLedger },
+    private readonly deps: { db: Db; customers: CustomerService; store: SubscriptionStore; ledger: SubscriptionLedger; invoices: InvoiceLedger },
   ) {}
 
   /** An active in-advance subscription is invoiced for its current period at once. */
@@ -89,37 +87,6 @@ export class SubscriptionService {
       await write.commitReply?.(tx, result);
       return result;
     });
-  }
-
-  /**
-   * Deletion saga, step 1: every active subscription of the customer is terminated and settled,
-   * every pending one canceled. Closing invoices stay drafts: step 3 finalizes them with the
-   * other drafts, applying wallet credits before step 4 voids what is left.
-   */
-  async terminateForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
-    const { store, ledger } = this.deps;
-    const totals = { terminated: 0, canceled: 0, closingInvoices: 0, creditNotes: 0 };
-    await inBatches(
-      this.deps.db,
-      this.deps.batchSize,
-      async (tx, limit) => {
-        const ids = await store.lockOpenOfCustomer(customerId, limit, tx);
-        const subscriptions = await store.byIds(ids, tx);
-        const done = await ledger.terminate(tx, subscriptions, new Date(), { finalizeClosingInvoices: false });
-        totals.terminated += done.terminated;
-        totals.canceled += done.canceled;
-        totals.closingInvoices += done.closingInvoices;
-        totals.creditNotes += done.creditNotes;
-        return ids.length;
-      },
-      options,
-    );
-    return summarize([
-      [totals.terminated, 'subscriptions terminated'],
-      [totals.canceled, 'canceled'],
-      [totals.closingInvoices, 'closing invoices'],
-      [totals.creditNotes, 'credit notes'],
-    ]);
   }
 
   async get(scope: Scope, id: string): Promise<SubscriptionObject> {

@@ -8,8 +8,6 @@ import { newId } from '../../lib/ids.js';
 import type { Page } from '../../lib/pagination.js';
 import type { Scope, WriteContext } from '../../lib/scope.js';
 import { lockBillableCustomer } from '../billing.customer.js';
-import { summarize } from '../../lib/summary.js';
-import { inBatches, type SagaStepOptions } from '../billing.saga.js';
 import type { InvoiceLedger } from '../invoices/invoice.ledger.js';
 import type { WalletEntry, WalletLedger } from './wallet.ledger.js';
 import type {
@@ -30,7 +28,7 @@ import type { WalletStore } from './wallet.store.js';
  */
 export class WalletService {
   constructor(
-    private readonly deps: { db: Db; customers: CustomerService; store: WalletStore; ledger: WalletLedger; batchSize: number; invoices: InvoiceLedger },
+    private readonly deps: { db: Db; customers: CustomerService; store: WalletStore; ledger: WalletLedger; invoices: InvoiceLedger },
   ) {}
 
   async create(write: WriteContext<WalletObject>, body: CreateWalletBody): Promise<WalletObject> {
@@ -103,30 +101,6 @@ export class WalletService {
       await write.commitReply?.(tx, result);
       return result;
     });
-  }
-
-  /**
-   * Deletion saga, step 4: every active wallet of the customer is terminated and its remaining
-   * credits voided with a recorded `voided` transaction, after step 3 let drafts consume them.
-   */
-  async terminateForCustomer(customerId: string, options?: SagaStepOptions): Promise<string> {
-    const { store, ledger } = this.deps;
-    let voided = 0;
-    const terminated = await inBatches(
-      this.deps.db,
-      this.deps.batchSize,
-      async (tx, limit) => {
-        const ids = await store.lockActiveOfCustomer(customerId, limit, tx);
-        const wallets = await store.byIds(ids, tx);
-        voided += (await ledger.terminate(tx, wallets, new Date())).voided;
-        return ids.length;
-      },
-      options,
-    );
-    return summarize([
-      [terminated, 'wallets terminated'],
-      [voided, 'with remaining credits voided'],
-    ]);
   }
 
   async get(scope: Scope, id: string): Promise<WalletObject> {
