@@ -36,7 +36,8 @@ import { MessageQueueService } from './messaging/message-queue.service.js';
 import { MessageService } from './messaging/message.service.js';
 import { messageSubscriber } from './messaging/message.subscriber.js';
 import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
-import { SuppressionList } from './messaging/suppression.service.js';
+import { SuppressionService } from './messaging/suppression.service.js';
+import { SuppressionStore } from './messaging/suppression.store.js';
 import { SequenceRenderer } from './sequences/sequence.renderer.js';
 import { SequenceService } from './sequences/sequence.service.js';
 import { TemporalGateway } from './temporal/gateway.js';
@@ -97,13 +98,13 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
-  const suppressions = new SuppressionList({ db, keys: suppressionHashKeys(config) });
+  const suppressionStore = new SuppressionStore(db, suppressionHashKeys(config));
   const messages = new MessageService({
     db,
     mailer,
     sms: overrides.sms ?? smsProvider(config, mailer, logger),
     customers,
-    suppressions,
+    suppressions: suppressionStore,
     clock,
     logger,
     unsubscribeKeys: unsubscribeSigningKeys(config),
@@ -162,10 +163,10 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     events: new EventService({ db }),
     mailer,
     messages,
-    suppressions,
+    suppressions: new SuppressionService({ db, store: suppressionStore }),
     messageQueue,
     renderer,
-    sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions: suppressionStore, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
     stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },

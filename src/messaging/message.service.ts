@@ -15,7 +15,7 @@ import type { Channel, ListMessagesQuery, MessageObject, OptOutObject } from './
 import { serializeMessage, serializeOptOut } from './message.serializer.js';
 import type { SmsProvider } from './sms.js';
 import { smsSize } from './sms-segments.js';
-import type { SuppressionList } from './suppression.service.js';
+import type { SuppressionStore } from './suppression.store.js';
 import { unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 export interface EmailContent {
@@ -51,7 +51,7 @@ export interface MessageServiceDeps {
   sms: SmsProvider | undefined;
   customers: CustomerService;
   /** Opted-out addresses: every opt-out puts the customer's address there too. */
-  suppressions: SuppressionList;
+  suppressions: SuppressionStore;
   clock: Clock;
   logger: Logger;
   /** Unsubscribe links are signed with the first and accepted with any. */

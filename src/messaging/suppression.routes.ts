@@ -1,8 +1,8 @@
 import { operationsFor } from '../http/operation.js';
-import type { SuppressionList } from './suppression.service.js';
+import type { SuppressionService } from './suppression.service.js';
 import { DeletedSuppressionObject, ListSuppressionsQuery, SuppressionList as SuppressionListSchema, SuppressionPath } from './suppression.schemas.js';
 
-const op = operationsFor<{ suppressions: SuppressionList }>();
+const op = operationsFor<{ suppressions: SuppressionService }>();
 const tag = 'Messages';
 
 export const suppressionOperations = {

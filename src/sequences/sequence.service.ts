@@ -24,7 +24,7 @@ import { findSettings } from '../merchants/merchant-settings.store.js';
 import type { QueueWorkflow, TemporalGateway } from '../temporal/gateway.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
 import { smsSize } from '../messaging/sms-segments.js';
-import type { SuppressionList } from '../messaging/suppression.service.js';
+import type { SuppressionStore } from '../messaging/suppression.store.js';
 import { parseDuration } from '../lib/duration.js';
 import { nextSendTime, parseSendWindow, type SendWindow } from './send-window.js';
 import { templateContext, type RenderedStep, type StepRenderOutcome } from './sequence.render.js';
@@ -77,7 +77,7 @@ export interface SequenceServiceDeps {
   temporal: TemporalGateway;
   customers: CustomerService;
   messages: MessageService;
-  suppressions: SuppressionList;
+  suppressions: SuppressionStore;
   /** Renders templates in worker threads, within the per-request and per-send budget. */
   renderer: SequenceRenderer;
   clock: Clock;
@@ -126,7 +126,7 @@ interface StepPlan {
  * one enrolment, under its row lock), so both always agree. Aliases: e enrolment, v its version,
  * s sequence, c customer.
  */
-function exitReasonSql(suppressions: SuppressionList): Prisma.Sql {
+function exitReasonSql(suppressions: SuppressionStore): Prisma.Sql {
   const stepChannel = Prisma.sql`st.step->>'channel'`;
   const suppressed = suppressions.matches({
     merchantId: Prisma.sql`c.merchant_id`,
@@ -263,7 +263,7 @@ export class SequenceService {
     const [merchant, optOuts, suppressed] = await Promise.all([
       findSettings(this.deps.db, scope),
       this.deps.db.messageOptOut.findMany({ where: { customerId: customer.id } }),
-      this.deps.suppressions.suppressedChannels(this.deps.db, scope, customer),
+      this.deps.suppressions.suppressedChannels(scope, customer),
     ]);
     const definition = sequence.steps as unknown as SequenceStep[];
     const context = templateContext(customer, merchant);
