@@ -33,8 +33,9 @@ import type { Logger } from './logger.js';
 import { MerchantService } from './merchants/merchant.service.js';
 import { createMailer, type Mailer } from './messaging/mailer.js';
 import { MessageQueueService } from './messaging/message-queue.service.js';
+import { messageSubscriber } from './messaging/message.reactions.js';
 import { MessageService } from './messaging/message.service.js';
-import { messageSubscriber } from './messaging/message.subscriber.js';
+import { MessageStore } from './messaging/message.store.js';
 import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
 import { SuppressionService } from './messaging/suppression.service.js';
 import { SuppressionStore } from './messaging/suppression.store.js';
@@ -93,18 +94,20 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     wallets: new WalletStore(db),
     coupons: new CouponStore(db),
     payments: new PaymentStore(db),
+    suppressions: new SuppressionStore(db, suppressionHashKeys(config)),
+    messages: new MessageStore(db, clock),
   };
   const ledgers = createBillingLedgers(stores);
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
   const mailer = overrides.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
-  const suppressionStore = new SuppressionStore(db, suppressionHashKeys(config));
   const messages = new MessageService({
     db,
+    store: stores.messages,
     mailer,
     sms: overrides.sms ?? smsProvider(config, mailer, logger),
     customers,
-    suppressions: suppressionStore,
+    suppressions: stores.suppressions,
     clock,
     logger,
     unsubscribeKeys: unsubscribeSigningKeys(config),
@@ -112,15 +115,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
   });
   const analytics = new AnalyticsService({ db });
   const digests = new DigestService({ db, analytics });
-  const messageQueue = new MessageQueueService({
-    db,
-    temporal: gateway,
-    messages,
-    digests,
-    clock,
-    logger,
-    retrySchedule: config.MESSAGE_RETRY_SCHEDULE,
-  });
+  const messageQueue = new MessageQueueService({ store: stores.messages, temporal: gateway, digests, clock, logger });
   const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
   // Every store of a customer's personal data, erased by the deletion saga's last step.
   const personalData: PersonalDataStore[] = [
@@ -163,10 +158,11 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     events: new EventService({ db }),
     mailer,
     messages,
-    suppressions: new SuppressionService({ db, store: suppressionStore }),
+    suppressions: new SuppressionService({ db, store: stores.suppressions }),
     messageQueue,
+    digests,
     renderer,
-    sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions: suppressionStore, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    sequences: new SequenceService({ db, temporal: gateway, customers, messages, messageStore: stores.messages, suppressions: stores.suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
     stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },
@@ -176,6 +172,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     stores,
     ui,
     personalData,
+    clock,
+    config,
   };
   return services satisfies OperationDeps;
 }
@@ -188,7 +186,7 @@ export function createSubscribers(services: Services): EventSubscriber[] {
   return [
     webhookSubscriber(services.webhooks),
     sequenceSubscriber(services.sequences),
-    messageSubscriber(services.messageQueue),
+    messageSubscriber({ store: services.stores.messages, queue: services.messageQueue }),
     statsSubscriber(services.stats),
   ];
 }

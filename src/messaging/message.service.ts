@@ -1,22 +1,25 @@
 import type { CustomerService } from '../customers/customer.service.js';
 import { serializeCustomer } from '../customers/customer.serializer.js';
-import { Prisma, type Db, type DbTx } from '../db.js';
+import type { Db, DbTx } from '../db.js';
 import { recordEvents } from '../events/outbox.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Clock } from '../lib/clock.js';
 import { findSettings } from '../merchants/merchant-settings.store.js';
 import { NotFoundError } from '../lib/errors.js';
-import { paginate, type Page } from '../lib/pagination.js';
+import type { Page } from '../lib/pagination.js';
 import type { Scope, WriteContext } from '../lib/scope.js';
 import type { Logger } from '../logger.js';
 import { DeliveryError } from './delivery-error.js';
 import type { Mailer } from './mailer.js';
 import type { Channel, ListMessagesQuery, MessageObject, OptOutObject } from './message.schemas.js';
 import { serializeMessage, serializeOptOut } from './message.serializer.js';
+import { SENDING_LEASE_MS, type MessageStore, type OptOutSource, type SendingColumns, type SendResult } from './message.store.js';
 import type { SmsProvider } from './sms.js';
 import { smsSize } from './sms-segments.js';
 import type { SuppressionStore } from './suppression.store.js';
 import { unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.js';
+
+export type { SendResult };
 
 export interface EmailContent {
   channel: 'email';
@@ -33,19 +36,12 @@ export interface SmsContent {
 }
 export type MessageContent = EmailContent | SmsContent;
 
-/** What one provider call came to. `retry`: certainly not sent, and may be tried again. */
-export type SendResult =
-  | { status: 'sent'; providerMessageId: string }
-  | { status: 'failed' | 'unknown'; error: string }
-  | { status: 'retry'; error: string };
-
 /** The identity of a message row being sent. */
 export type SendingMessage = Pick<Message, 'id' | 'idempotencyKey' | 'merchantId' | 'environment' | 'customerId'>;
 
-export type OptOutSource = OptOutObject['source'];
-
 export interface MessageServiceDeps {
   db: Db;
+  store: MessageStore;
   mailer: Mailer;
   /** None configured (SMS_PROVIDER=none): SMS are not sent but skipped (see `unavailableChannel`). */
   sms: SmsProvider | undefined;
@@ -62,13 +58,10 @@ export interface MessageServiceDeps {
 
 const NO_SMS_PROVIDER = 'no SMS provider configured';
 
-/** Claimed rows belong to their sender this long; a longer cut-off `sending` row was interrupted. */
-export const SENDING_LEASE_MS = 120_000;
-
 /**
- * Messages and their channels. Every message is a row unique on its idempotency key, and a row is
- * `sending` (committed) before its provider call and final after it: a retry that finds it
- * `sending` knows the previous call was cut off and never calls the provider again.
+ * Messages and their channels: the API over a customer's messages and opt-outs, the unsubscribe
+ * link, and the provider call other features make for a message row they claimed (the rows and
+ * their states are the MessageStore's).
  */
 export class MessageService {
   constructor(private readonly deps: MessageServiceDeps) {}
@@ -82,12 +75,12 @@ export class MessageService {
       ...(query.sequence_id && { sequenceId: query.sequence_id }),
       ...(query.status && { status: query.status }),
     };
-    return paginate(this.deps.db.message, where, query, serializeMessage);
+    return this.deps.store.list(where, query, serializeMessage);
   }
 
   async listOptOuts(scope: Scope, customerId: string): Promise<{ object: 'list'; data: OptOutObject[] }> {
     const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
-    const rows = await this.deps.db.messageOptOut.findMany({ where: { customerId: customer.id }, orderBy: { channel: 'asc' } });
+    const rows = await this.deps.store.optOutsOf(customer.id);
     return { object: 'list', data: rows.map(serializeOptOut) };
   }
 
@@ -109,8 +102,8 @@ export class MessageService {
   async optIn(write: WriteContext<OptOutObject & { deleted: true }>, customerId: string, channel: Channel): Promise<OptOutObject & { deleted: true }> {
     return this.deps.db.$transaction(async (tx) => {
       const customer = await this.deps.customers.find(tx, write, customerId);
-      const existing = await tx.messageOptOut.findUnique({ where: { customerId_channel: { customerId: customer.id, channel } } });
-      if (existing) await tx.messageOptOut.delete({ where: { customerId_channel: { customerId: customer.id, channel } } });
+      const existing = await this.deps.store.findOptOut(tx, customer.id, channel);
+      if (existing) await this.deps.store.deleteOptOut(tx, customer.id, channel);
       const [released] = await this.deps.suppressions.release(tx, customer, channel, channel === 'email' ? customer.email : customer.phone);
       if (!existing && !released) throw new NotFoundError(`${channel} opt-out of customer`, customer.id, 'channel');
       await recordEvents(tx, write, [
@@ -137,7 +130,7 @@ export class MessageService {
   async checkUnsubscribeToken(token: string): Promise<{ channel: Channel; merchantName: string | null } | undefined> {
     const target = verifyUnsubscribeToken(token, this.deps.unsubscribeKeys);
     if (!target) return undefined;
-    const customer = await this.deps.db.customer.findUnique({ where: { id: target.customerId } });
+    const customer = await this.deps.store.findCustomer(target.customerId);
     const settings = customer && (await findSettings(this.deps.db, customer));
     return { channel: target.channel, merchantName: settings?.name ?? null };
   }
@@ -150,39 +143,21 @@ export class MessageService {
     const target = verifyUnsubscribeToken(token, this.deps.unsubscribeKeys);
     if (!target) return undefined;
     await this.deps.db.$transaction(async (tx) => {
-      const customer = await tx.customer.findUnique({ where: { id: target.customerId } });
+      const customer = await this.deps.store.findCustomer(target.customerId, tx);
       // A deleted customer receives nothing any more: there is nothing left to opt out of.
       if (customer && customer.status !== 'deleted') await this.recordOptOut(tx, customer.id, target.channel, 'unsubscribe_link');
     });
     return { channel: target.channel };
   }
 
-  /**
-   * Erasure (GDPR): the addresses, subjects and rendered facts of a customer's messages are
-   * removed; the rows stay, so what was sent when remains countable.
-   */
+  /** Erasure (GDPR), the deletion saga's last step: see MessageStore.eraseCustomer. */
   async eraseCustomer(tx: DbTx, customerId: string): Promise<number> {
-    return tx.$executeRaw`
-      UPDATE messages SET recipient = NULL, subject = NULL, data = NULL,
-        error = CASE WHEN error IS NULL THEN NULL ELSE 'erased' END, updated_at = now()
-      WHERE customer_id = ${customerId} AND (recipient IS NOT NULL OR subject IS NOT NULL OR data IS NOT NULL)`;
+    return this.deps.store.eraseCustomer(tx, customerId);
   }
 
-  /**
-   * Retention: blanks the rendered subject and the facts (`data`) of up to `limit` of the oldest
-   * finished messages (sent, skipped, failed) created before `cutoff`. The rows stay with their
-   * status, recipient, provider id and idempotency key, which keeps guarding against a second send.
-   * Queued, sending and unknown messages keep everything (a person judges the unknown ones).
-   */
+  /** Retention: see MessageStore.pruneBodies. */
   async pruneBodies(cutoff: Date, limit: number): Promise<number> {
-    return this.deps.db.$executeRaw`
-      UPDATE messages SET subject = NULL, data = NULL, updated_at = now()
-      WHERE id = ANY(ARRAY(
-        SELECT id FROM messages
-        WHERE status IN ('sent', 'skipped', 'failed') AND (subject IS NOT NULL OR data IS NOT NULL) AND created_at < ${cutoff}
-        ORDER BY created_at
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED))`;
+    return this.deps.store.pruneBodies(cutoff, limit);
   }
 
   /**
@@ -190,18 +165,15 @@ export class MessageService {
    * (by default the customer's current one), so the opt-out outlives the customer.
    */
   private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource, address?: string) {
-    const customer = await tx.customer.findUniqueOrThrow({ where: { id: customerId } });
-    const inserted = await tx.$executeRaw`
-      INSERT INTO message_opt_outs (customer_id, channel, merchant_id, environment, source)
-      VALUES (${customerId}, ${channel}::"MessageChannel", ${customer.merchantId}, ${customer.environment}::"Environment", ${source})
-      ON CONFLICT (customer_id, channel) DO NOTHING`;
+    const customer = await this.deps.store.getCustomer(tx, customerId);
+    const inserted = await this.deps.store.insertOptOut(tx, customer, channel, source);
     await this.deps.suppressions.suppress(tx, customer, channel, address ?? (channel === 'email' ? customer.email : customer.phone), source);
-    if (inserted > 0) {
+    if (inserted) {
       await recordEvents(tx, customer, [
         { type: 'customer.unsubscribed', object: serializeCustomer(customer), customerId, extra: { channel, source } },
       ]);
     }
-    return tx.messageOptOut.findUniqueOrThrow({ where: { customerId_channel: { customerId, channel } } });
+    return this.deps.store.getOptOut(tx, customerId, channel);
   }
 
   // --- Sending -------------------------------------------------------------------------------------
@@ -212,7 +184,7 @@ export class MessageService {
   }
 
   /** What a claimed (`sending`) row records of the message it is about to send. */
-  sendingColumns(content: MessageContent) {
+  sendingColumns(content: MessageContent): SendingColumns {
     return {
       recipient: content.to,
       subject: content.channel === 'email' ? content.subject : null,
@@ -223,21 +195,8 @@ export class MessageService {
   }
 
   /**
-   * Claims a `queued` row for one provider call (`sending`, committed before the call), with what
-   * it will be sent as. False when the row is not queued any more.
-   */
-  async claim(db: Db | DbTx, messageId: string, content: MessageContent): Promise<boolean> {
-    const columns = this.sendingColumns(content);
-    const claimed = await db.$executeRaw`
-      UPDATE messages SET status = 'sending', attempts = attempts + 1, recipient = ${columns.recipient}, subject = ${columns.subject},
-        segments = ${columns.segments}, provider = ${columns.provider}, error = NULL, locked_until = ${columns.lockedUntil}, updated_at = now()
-      WHERE id = ${messageId} AND status = 'queued'`;
-    return claimed > 0;
-  }
-
-  /**
    * The provider call for a claimed row, and what it came to. Nothing is written to the row here
-   * (see `recordStatement`), except an opt-out the provider reports.
+   * (the caller records the outcome with MessageStore), except an opt-out the provider reports.
    */
   async send(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean }): Promise<SendResult> {
     try {
@@ -255,42 +214,6 @@ export class MessageService {
       }
       return { status: failure.kind === 'rejected' ? 'failed' : 'unknown', error: failure.message };
     }
-  }
-
-  /**
-   * The statement that records a call's outcome on its `sending` row: final, or back to `queued`
-   * (at `retryAt`) when it certainly did not send. Callers may run it with their own next step.
-   */
-  recordStatement(messageId: string, result: SendResult, retryAt: Date): Prisma.Sql {
-    const now = this.deps.clock.now();
-    const status = result.status === 'retry' ? 'queued' : result.status;
-    return Prisma.sql`
-      UPDATE messages SET status = ${status}::"MessageStatus",
-        provider_message_id = ${result.status === 'sent' ? result.providerMessageId : null},
-        error = ${result.status === 'sent' ? null : result.error},
-        sent_at = ${result.status === 'sent' ? now : null},
-        next_attempt_at = ${result.status === 'retry' ? retryAt : now},
-        locked_until = NULL, updated_at = now()
-      WHERE id = ${messageId} AND status = 'sending'`;
-  }
-
-  /** `send` and `recordStatement` together. */
-  async deliver(message: SendingMessage, content: MessageContent, options: { finalAttempt: boolean; retryAt: Date }): Promise<SendResult> {
-    const result = await this.send(message, content, options);
-    await this.deps.db.$executeRaw(this.recordStatement(message.id, result, options.retryAt));
-    return result;
-  }
-
-  /** A `sending` row found by a later attempt: its call was cut off, it is never sent again. */
-  interruptedResult(): { status: 'unknown'; error: string } {
-    return {
-      status: 'unknown',
-      error: 'the send was interrupted (worker stopped or timed out during the provider call); not sent again so it cannot arrive twice',
-    };
-  }
-
-  async markInterrupted(messageId: string): Promise<void> {
-    await this.deps.db.$executeRaw(this.recordStatement(messageId, this.interruptedResult(), this.deps.clock.now()));
   }
 
   /** Callers skip SMS without a provider (`unavailableChannel`); one reaching here is refused, not sent. */

@@ -23,6 +23,7 @@ import type { Logger } from '../logger.js';
 import { findSettings } from '../merchants/merchant-settings.store.js';
 import type { QueueWorkflow, TemporalGateway } from '../temporal/gateway.js';
 import type { MessageContent, MessageService } from '../messaging/message.service.js';
+import { INTERRUPTED, type MessageStore, type StepMessage, type Unsent } from '../messaging/message.store.js';
 import { smsSize } from '../messaging/sms-segments.js';
 import type { SuppressionStore } from '../messaging/suppression.store.js';
 import { parseDuration } from '../lib/duration.js';
@@ -77,6 +78,8 @@ export interface SequenceServiceDeps {
   temporal: TemporalGateway;
   customers: CustomerService;
   messages: MessageService;
+  /** The messages table's writer: a step's claim and outcome are its fragments. */
+  messageStore: MessageStore;
   suppressions: SuppressionStore;
   /** Renders templates in worker threads, within the per-request and per-send budget. */
   renderer: SequenceRenderer;
@@ -262,7 +265,7 @@ export class SequenceService {
     const customer = await this.deps.customers.find(this.deps.db, scope, customerId);
     const [merchant, optOuts, suppressed] = await Promise.all([
       findSettings(this.deps.db, scope),
-      this.deps.db.messageOptOut.findMany({ where: { customerId: customer.id } }),
+      this.deps.messageStore.optOutsOf(customer.id),
       this.deps.suppressions.suppressedChannels(scope, customer),
     ]);
     const definition = sequence.steps as unknown as SequenceStep[];
@@ -641,7 +644,7 @@ export class SequenceService {
     if (!messageId && claim.existingId) {
       if (claim.existingStatus === 'sending') {
         const next = advance();
-        await this.deps.db.$executeRaw`WITH recorded AS (${this.deps.messages.recordStatement(claim.existingId, this.deps.messages.interruptedResult(), now)} RETURNING messages.id) ${next.sql}`;
+        await this.deps.db.$executeRaw`WITH recorded AS (${this.deps.messageStore.recordOutcomeSql(claim.existingId, INTERRUPTED, now)}) ${next.sql}`;
         return done('unknown', input.step, steps.length, next.nextSendAt, now);
       }
       if (claim.existingStatus !== 'queued') {
@@ -661,10 +664,7 @@ export class SequenceService {
         }
         // A message an earlier attempt left queued will not go out any more: say why.
         if (claim.existingId) {
-          await this.deps.db.message.updateMany({
-            where: { id: claim.existingId, status: 'queued' },
-            data: { status: 'skipped', skipReason: `the customer left the sequence (${endedReason})` },
-          });
+          await this.deps.messageStore.skipQueued(claim.existingId, `the customer left the sequence (${endedReason})`);
         }
         return { kind: 'ended', reason: endedReason };
       }
@@ -674,37 +674,28 @@ export class SequenceService {
       }
       const skipReason = this.deps.messages.unavailableChannel(step.channel) ?? skipReasonFor(step.channel, recipient, claim);
       if (skipReason || renderError) {
-        const outcome = skipReason ? 'skipped' : 'failed';
+        const unsent: Unsent = skipReason ? { status: 'skipped', skipReason } : { status: 'failed', error: renderError! };
         const next = advance();
-        await this.deps.db.$executeRaw`
-          WITH recorded AS (
-            INSERT INTO messages (id, merchant_id, environment, customer_id, kind, channel, idempotency_key, status, recipient,
-              skip_reason, error, sequence_id, enrollment_id, step, updated_at)
-            VALUES (${newId('message')}, ${run.merchantId}, ${run.environment}::"Environment", ${run.customerId}, 'sequence',
-              ${step.channel}::"MessageChannel", ${input.key}, ${outcome}::"MessageStatus", ${recipient}, ${skipReason}, ${skipReason ? null : renderError!},
-              ${run.sequenceId}, ${run.id}, ${input.step}, now())
-            ON CONFLICT (idempotency_key) DO UPDATE SET status = EXCLUDED.status, skip_reason = EXCLUDED.skip_reason, error = EXCLUDED.error
-              WHERE messages.status = 'queued'
-            RETURNING id)
-          ${next.sql}`;
-        return done(outcome, input.step, steps.length, next.nextSendAt, now);
+        await this.deps.db.$executeRaw`WITH recorded AS (${this.deps.messageStore.recordUnsentStepSql(stepMessage(run, input, step.channel), recipient, unsent)}) ${next.sql}`;
+        return done(unsent.status, input.step, steps.length, next.nextSendAt, now);
       }
       // A message an earlier attempt left queued (it certainly did not send): claim it now.
-      const claimed = await this.deps.messages.claim(this.deps.db, claim.existingId!, { ...content!, to: recipient! });
+      const claimed = await this.deps.messageStore.claim(claim.existingId!, this.deps.messages.sendingColumns({ ...content!, to: recipient! }));
       if (!claimed) throw new Error(`message ${claim.existingId} changed under a retry; trying again`);
       messageId = claim.existingId!;
     }
 
     const message = { id: messageId, idempotencyKey: input.key, merchantId: run.merchantId, environment: run.environment, customerId: run.customerId };
     const result = await this.deps.messages.send(message, { ...content!, to: recipient! }, { finalAttempt: attempt.finalAttempt });
-    const record = this.deps.messages.recordStatement(messageId, result, new Date(now.getTime() + RETRY_AFTER_MS));
+    const retryAt = new Date(now.getTime() + RETRY_AFTER_MS);
+    const record = this.deps.messageStore.recordOutcomeSql(messageId, result, retryAt);
     if (result.status === 'retry') {
-      await this.deps.db.$executeRaw(record);
+      await this.deps.messageStore.recordOutcome(messageId, result, retryAt);
       // Certainly not sent: the activity fails and Temporal retries it with backoff.
       throw new Error(`message not sent, will retry: ${result.error}`);
     }
     const next = advance();
-    await this.deps.db.$executeRaw`WITH recorded AS (${record} RETURNING messages.id) ${next.sql}`;
+    await this.deps.db.$executeRaw`WITH recorded AS (${record}) ${next.sql}`;
     return done(result.status, input.step, steps.length, next.nextSendAt, this.deps.clock.now());
   }
 
@@ -747,20 +738,16 @@ export class SequenceService {
         FOR UPDATE OF e
       ),
       existing AS (SELECT id, status::text AS status FROM messages WHERE idempotency_key = ${input.key}),
-      inserted AS (
-        INSERT INTO messages (id, merchant_id, environment, customer_id, kind, channel, idempotency_key, status, recipient, subject,
-          segments, provider, sequence_id, enrollment_id, step, attempts, locked_until, updated_at)
-        SELECT ${newId('message')}, ${run.merchantId}, ${run.environment}::"Environment", ${run.customerId}, 'sequence', ${channel}::"MessageChannel",
-          ${input.key}, 'sending', CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END, ${columns?.subject ?? null},
-          ${columns?.segments ?? null}, ${columns?.provider ?? null}, ${run.sequenceId}, ${run.id}, ${input.step}, 1, ${columns?.lockedUntil ?? null}, now()
-        FROM state
+      inserted AS (${this.deps.messageStore.insertSendingSql(
+        stepMessage(run, input, channel),
+        columns,
+        Prisma.sql`CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END`,
+        Prisma.sql`FROM state
         WHERE ${columns !== undefined && this.deps.messages.unavailableChannel(channel) === null} AND state.status IN ('pending_start', 'active') AND state.reason IS NULL
           AND state.current_step = ${input.step} AND NOT state.opted_out AND NOT state.suppressed
           AND (CASE WHEN ${channel} = 'email' THEN state.email ELSE state.phone END) IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM existing)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
-      )
+          AND NOT EXISTS (SELECT 1 FROM existing)`,
+      )})
       SELECT state.*, existing.id AS existing_id, existing.status AS existing_status, inserted.id AS inserted_id
       FROM state LEFT JOIN existing ON true LEFT JOIN inserted ON true`;
     if (!row) return undefined;
@@ -779,8 +766,8 @@ export class SequenceService {
   }
 
   private async alreadyDone(currentStep: number, total: number, nextSendAt: Date | null, key: string, now: Date): Promise<SequenceStepResult> {
-    const message = await this.deps.db.message.findUnique({ where: { idempotencyKey: key }, select: { status: true } });
-    return done(message?.status ?? 'skipped', currentStep - 1, total, nextSendAt, now);
+    const status = await this.deps.messageStore.statusByKey(key);
+    return done(status ?? 'skipped', currentStep - 1, total, nextSendAt, now);
   }
 
   /**
@@ -826,6 +813,20 @@ export class SequenceService {
     return sequence;
   }
 
+}
+
+/** The message of an enrolment's step. */
+function stepMessage(run: StepRun, input: { step: number; key: string }, channel: 'email' | 'sms'): StepMessage {
+  return {
+    merchantId: run.merchantId,
+    environment: run.environment,
+    customerId: run.customerId,
+    channel,
+    idempotencyKey: input.key,
+    sequenceId: run.sequenceId,
+    enrollmentId: run.id,
+    step: input.step,
+  };
 }
 
 /** A step is done: the next one (if any) and how long until it is expected to go out. */

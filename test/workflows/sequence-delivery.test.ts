@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
+import { createMessageSteps } from '../../activities/message.activities.js';
 import { workflowIds } from '../../workflows/definitions.js';
 import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/messaging/mailer.js';
@@ -161,7 +162,7 @@ describe('SMTP servers that refuse, defer or fall silent', () => {
     });
     // MESSAGE_RETRY_SCHEDULE=0s,0s: two retries, due at once, three attempts in all.
     const tomorrow = { now: () => new Date(Date.now() + DAY + 1000) };
-    const refusedQueue = createServices({ ...serviceDeps, clock: tomorrow }).messageQueue;
+    const refusedQueue = createMessageSteps(createServices({ ...serviceDeps, clock: tomorrow }));
     for (let attempt = 1; attempt <= 3; attempt++) await refusedQueue.sendDue(merchantId);
     const failed = await db.message.findUniqueOrThrow({ where: { id: message.id } });
     expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
