@@ -40,9 +40,11 @@ import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sm
 import { SuppressionService } from './messaging/suppression.service.js';
 import { SuppressionStore } from './messaging/suppression.store.js';
 import { SequenceRenderer } from './sequences/sequence.renderer.js';
+import { sequenceSubscriber } from './sequences/sequence.reactions.js';
 import { SequenceService } from './sequences/sequence.service.js';
+import { SequenceEnrollmentStore } from './sequences/sequence-enrollment.store.js';
+import { SequenceStore } from './sequences/sequence.store.js';
 import { TemporalGateway } from './temporal/gateway.js';
-import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
 import { WebhookService } from './webhooks/webhook.service.js';
 import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
@@ -84,6 +86,8 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices({ db, pool, temporal, config, logger, clock = systemClock, ...overrides }: ServiceDeps) {
   const gateway = new TemporalGateway(temporal, config.TEMPORAL_TASK_QUEUE, logger);
   // The feature stores: the services use them, and activities/ builds the steps from them.
+  const suppressionStore = new SuppressionStore(db, suppressionHashKeys(config));
+  const messageStore = new MessageStore(db, clock);
   const stores = {
     customers: new CustomerStore({ db, pool }),
     deletions: new DeletionStore(db),
@@ -94,8 +98,10 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     wallets: new WalletStore(db),
     coupons: new CouponStore(db),
     payments: new PaymentStore(db),
-    suppressions: new SuppressionStore(db, suppressionHashKeys(config)),
-    messages: new MessageStore(db, clock),
+    suppressions: suppressionStore,
+    messages: messageStore,
+    sequences: new SequenceStore(db),
+    sequenceEnrollments: new SequenceEnrollmentStore(db, suppressionStore, messageStore),
   };
   const ledgers = createBillingLedgers(stores);
   const customers = new CustomerService({ db, store: stores.customers, logger });
@@ -162,17 +168,32 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     messageQueue,
     digests,
     renderer,
-    sequences: new SequenceService({ db, temporal: gateway, customers, messages, messageStore: stores.messages, suppressions: stores.suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
+    sequences: new SequenceService({
+      db,
+      store: stores.sequences,
+      enrollments: stores.sequenceEnrollments,
+      temporal: gateway,
+      customers,
+      messages,
+      messageStore: stores.messages,
+      suppressions: stores.suppressions,
+      renderer,
+      clock,
+      logger,
+    }),
     analytics,
     stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },
     // What the worker's background passes and the activities' steps work with directly: the
-    // transactions' client, the stores, the UI links and the stores of personal data.
+    // transactions' client, the stores, the UI links, the stores of personal data, the Temporal
+    // gateway, the clock, the logger and the settings (config) the steps are tuned by.
     db,
     stores,
     ui,
     personalData,
+    temporal: gateway,
     clock,
+    logger,
     config,
   };
   return services satisfies OperationDeps;
@@ -185,7 +206,12 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
 export function createSubscribers(services: Services): EventSubscriber[] {
   return [
     webhookSubscriber(services.webhooks),
-    sequenceSubscriber(services.sequences),
+    sequenceSubscriber({
+      store: services.stores.sequences,
+      enrollments: services.stores.sequenceEnrollments,
+      sequences: services.sequences,
+      clock: services.clock,
+    }),
     messageSubscriber({ store: services.stores.messages, queue: services.messageQueue }),
     statsSubscriber(services.stats),
   ];
