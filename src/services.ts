@@ -113,6 +113,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     mailer,
     sms: overrides.sms ?? smsProvider(config, mailer, logger),
     customers,
+    customerStore: stores.customers,
     suppressions: stores.suppressions,
     clock,
     logger,

@@ -1,4 +1,5 @@
 import type { CustomerService } from '../customers/customer.service.js';
+import type { CustomerStore } from '../customers/customer.store.js';
 import { serializeCustomer } from '../customers/customer.serializer.js';
 import type { Db, DbTx } from '../db.js';
 import { recordEvents } from '../events/outbox.js';
@@ -46,6 +47,8 @@ export interface MessageServiceDeps {
   /** None configured (SMS_PROVIDER=none): SMS are not sent but skipped (see `unavailableChannel`). */
   sms: SmsProvider | undefined;
   customers: CustomerService;
+  /** The customer an opt-out is recorded for, by id alone (a link or the provider knows no tenant). */
+  customerStore: Pick<CustomerStore, 'byId'>;
   /** Opted-out addresses: every opt-out puts the customer's address there too. */
   suppressions: SuppressionStore;
   clock: Clock;
@@ -165,7 +168,7 @@ export class MessageService {
    * (by default the customer's current one), so the opt-out outlives the customer.
    */
   private async recordOptOut(tx: DbTx, customerId: string, channel: Channel, source: OptOutSource, address?: string) {
-    const customer = await this.deps.store.getCustomer(tx, customerId);
+    const customer = await this.deps.customerStore.byId(tx, customerId);
     const inserted = await this.deps.store.insertOptOut(tx, customer, channel, source);
     await this.deps.suppressions.suppress(tx, customer, channel, address ?? (channel === 'email' ? customer.email : customer.phone), source);
     if (inserted) {

@@ -90,11 +90,6 @@ export class MessageStore {
     return db.customer.findUnique({ where: { id: customerId } });
   }
 
-  /** The customer an opt-out is recorded for (it must exist). */
-  async getCustomer(tx: DbTx, customerId: string): Promise<Customer> {
-    return tx.customer.findUniqueOrThrow({ where: { id: customerId } });
-  }
-
   /** The settings of each environment of a merchant: a message reads its own environment's. */
   async merchantSettings(merchantId: string): Promise<Map<Environment, MerchantSettings>> {
     return new Map((await this.db.merchantSettings.findMany({ where: { merchantId } })).map((row) => [row.environment, row]));
