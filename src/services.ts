@@ -35,8 +35,9 @@ import { SequenceService } from './sequences/sequence.service.js';
 import { TemporalGateway } from './temporal/gateway.js';
 import { sequenceSubscriber } from './sequences/sequence.subscriber.js';
 import type { OperationDeps } from './operations.js';
-import { WebhookService } from './webhooks/webhook.service.js';
-import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
+import { webhookReactions } from './webhooks/webhook.reactions.js';
+import { WebhookService, type EndpointFailure } from './webhooks/webhook.service.js';
+import { WebhookStore } from './webhooks/webhook.store.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -79,6 +80,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     customers: new CustomerStore({ db, pool }),
     deletions: new DeletionStore(db),
     idempotency: new IdempotencyStore(db),
+    webhooks: new WebhookStore(db),
   };
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
@@ -114,6 +116,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     idempotencyReplyStore,
     { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
   ];
+  const secrets = secretBox(config);
+  const allowPrivateTargets = config.WEBHOOK_ALLOW_PRIVATE_TARGETS;
   const renderer = new SequenceRenderer(renderSettings(config));
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
@@ -132,17 +136,17 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
       ui,
       logger,
     }),
-    webhooks: new WebhookService({
-      db,
-      temporal: gateway,
+    webhooks: new WebhookService({ db, store: stores.webhooks, temporal: gateway, allowPrivateTargets, secrets, logger }),
+    // What the webhook delivery activity is built from (activities/webhook.activities.ts).
+    webhookDelivery: {
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      allowPrivateTargets,
       retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
-      secrets: secretBox(config),
+      secrets,
       logger,
       failingAfterAttempts: config.WEBHOOK_FAILING_AFTER_ATTEMPTS,
-      onEndpointFailing: (failure) => messageQueue.endpointFailing(failure),
-    }),
+      onEndpointFailing: (failure: EndpointFailure) => messageQueue.endpointFailing(failure),
+    },
     events: new EventService({ db }),
     mailer,
     messages,
@@ -169,7 +173,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
  */
 export function createSubscribers(services: Services): EventSubscriber[] {
   return [
-    webhookSubscriber(services.webhooks),
+    webhookReactions({ store: services.stores.webhooks, webhooks: services.webhooks }),
     sequenceSubscriber(services.sequences),
     messageSubscriber(services.messageQueue),
     statsSubscriber(services.stats),
