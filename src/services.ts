@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { AnalyticsService } from './analytics/analytics.service.js';
+import { AnalyticsStore } from './analytics/analytics.store.js';
 import { DigestService } from './analytics/digest.service.js';
+import { statsReactions } from './analytics/stats.reactions.js';
 import { StatsService } from './analytics/stats.service.js';
-import { statsSubscriber } from './analytics/stats.subscriber.js';
+import { StatsStore } from './analytics/stats.store.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
 import { CreditNoteService } from './billing/credit-notes/credit-note.service.js';
 import { InvoiceService } from './billing/invoices/invoice.service.js';
@@ -81,6 +83,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     deletions: new DeletionStore(db),
     idempotency: new IdempotencyStore(db),
     webhooks: new WebhookStore(db),
+    stats: new StatsStore(db),
+    analytics: new AnalyticsStore(db),
   };
   const customers = new CustomerService({ db, store: stores.customers, logger });
   const batchSize = config.DELETION_BATCH_SIZE;
@@ -97,8 +101,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     unsubscribeKeys: unsubscribeSigningKeys(config),
     publicBaseUrl: publicBaseUrl(config),
   });
-  const analytics = new AnalyticsService({ db });
-  const digests = new DigestService({ db, analytics });
+  const analytics = new AnalyticsService({ store: stores.analytics });
+  const digests = new DigestService({ store: stores.analytics, analytics });
   const messageQueue = new MessageQueueService({
     db,
     temporal: gateway,
@@ -155,7 +159,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     renderer,
     sequences: new SequenceService({ db, temporal: gateway, customers, messages, suppressions, renderer, clock, logger, startRate: config.SEQUENCE_START_RATE }),
     analytics,
-    stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
+    stats: new StatsService({ db, store: stores.stats, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },
     // What the worker's background passes and the activities' steps work with directly: the
     // transactions' client, the stores, the UI links and the stores of personal data.
@@ -176,7 +180,7 @@ export function createSubscribers(services: Services): EventSubscriber[] {
     webhookReactions({ store: services.stores.webhooks, webhooks: services.webhooks }),
     sequenceSubscriber(services.sequences),
     messageSubscriber(services.messageQueue),
-    statsSubscriber(services.stats),
+    statsReactions(services.stores.stats),
   ];
 }
 
