@@ -118,7 +118,7 @@ export async function runLtvBenchmark(options: LtvBenchmarkOptions = {}): Promis
     };
     const raw = async () => {
       const start = performance.now();
-      await db.$transaction((tx) => stats.refresh({ after: null, upTo: null }, tx), { timeout: 600_000 });
+      await db.$transaction((tx) => stats.refresh(tx, { after: null, upTo: null }), { timeout: 600_000 });
       return performance.now() - start;
     };
     // Each measurement starts from the same table: emptied (first run) or vacuumed (nightly).

@@ -20,7 +20,7 @@ export function statsReactions(store: StatsStore): EventSubscriber {
     wants: wanted,
     async handle(tx, events) {
       const customerIds = [...new Set(events.map((event) => event.customerId!))];
-      if (customerIds.length > 0) await store.refresh({ ids: customerIds }, tx);
+      if (customerIds.length > 0) await store.refresh(tx, { ids: customerIds });
     },
   };
 }

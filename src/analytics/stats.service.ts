@@ -38,8 +38,8 @@ export class StatsService {
     const rollupScope: RollupScope = { merchantId: scope.merchantId, environment: scope.environment };
     const rollup = await this.deps.db.$transaction(
       async (tx) => {
-        await store.lockTenantRollups(scope, tx);
-        const running = await store.runningRollup(scope, tx);
+        await store.lockTenantRollups(tx, scope);
+        const running = await store.runningRollup(tx, scope);
         if (running && (await this.stillRunning(tx, running))) return running;
         const rollupId = newId('statsRollup');
         const workflowId = workflowIds.ltvRollup(rollupScope, rollupId);
@@ -70,7 +70,7 @@ export class StatsService {
       return true;
     }
     if (status === 'RUNNING') return true;
-    await this.deps.store.failRunning(rollup.id, `its workflow run ended (${status}) before the rollup finished`, tx);
+    await this.deps.store.failRunning(tx, rollup.id, `its workflow run ended (${status}) before the rollup finished`);
     return false;
   }
 

@@ -50,7 +50,7 @@ export class StatsStore {
    * before a payment committed can never undo the fresher row the stats subscriber wrote for that
    * payment meanwhile (the subscriber reads after the payment's event, hence after its commit).
    */
-  async refresh(selection: CustomerSelection, tx: DbTx): Promise<number> {
+  async refresh(tx: DbTx, selection: CustomerSelection): Promise<number> {
     const [upserted] = await tx.$queryRaw<{ computed_at: string; customers: number }[]>(upsertStatement(selection));
     await tx.$executeRaw`
       DELETE FROM customer_stats gone
@@ -70,7 +70,7 @@ export class StatsStore {
   ): Promise<number> {
     const { rollupId, startAfter } = batch;
     return this.db.$transaction(async (tx) => {
-      const customers = await this.refresh(chunk, tx);
+      const customers = await this.refresh(tx, chunk);
       await tx.$executeRaw`
         INSERT INTO stats_rollup_batches (rollup_id, start_after, cursor, customers_done, updated_at)
         VALUES (${rollupId}, ${startAfter}, ${chunk.upTo}, ${customers}, now())
@@ -117,12 +117,12 @@ export class StatsStore {
   }
 
   /** Queues the caller on the tenant's rollup lock, held until its transaction ends. */
-  async lockTenantRollups(scope: Scope, tx: DbTx): Promise<void> {
+  async lockTenantRollups(tx: DbTx, scope: Scope): Promise<void> {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`ltv-rollup:${scope.merchantId}:${scope.environment}`}, 0))`;
   }
 
   /** The tenant's latest rollup recorded as running. */
-  async runningRollup(scope: Scope, tx: DbTx): Promise<StatsRollup | null> {
+  async runningRollup(tx: DbTx, scope: Scope): Promise<StatsRollup | null> {
     return tx.statsRollup.findFirst({
       where: { merchantId: scope.merchantId, environment: scope.environment, status: 'running' },
       orderBy: { createdAt: 'desc' },
@@ -161,7 +161,7 @@ export class StatsStore {
   }
 
   /** A rollup still recorded as running is marked failed, with why. */
-  async failRunning(rollupId: string, reason: string, tx: DbTx): Promise<void> {
+  async failRunning(tx: DbTx, rollupId: string, reason: string): Promise<void> {
     await tx.statsRollup.updateMany({ where: { id: rollupId, status: 'running' }, data: { status: 'failed', failureReason: reason } });
   }
 

@@ -32,7 +32,7 @@ export function webhookReactions({ store, webhooks }: WebhookReactionDeps): Even
  */
 async function planDeliveries(store: WebhookStore, tx: DbTx, events: BusEvent[]): Promise<{ id: string; merchantId: string }[]> {
   const tenants = [...new Map(events.map((e) => [`${e.merchantId}:${e.environment}`, e])).values()];
-  const endpoints = await store.enabledEndpoints(tenants, tx);
+  const endpoints = await store.enabledEndpoints(tx, tenants);
   if (endpoints.length === 0) return [];
   const rows = events.flatMap((event) =>
     endpoints
@@ -47,7 +47,7 @@ async function planDeliveries(store: WebhookStore, tx: DbTx, events: BusEvent[])
       .map((endpoint) => ({ id: newId('webhookDelivery'), endpointId: endpoint.id, eventId: event.id })),
   );
   if (rows.length === 0) return [];
-  await store.addDeliveries(rows, tx);
+  await store.addDeliveries(tx, rows);
   const touched = new Set(rows.map((row) => row.endpointId));
   return endpoints.filter((endpoint) => touched.has(endpoint.id)).map(({ id, merchantId }) => ({ id, merchantId }));
 }

@@ -63,18 +63,15 @@ export class WebhookService {
     this.assertPublicUrl(body.url);
     const secret = generateWebhookSecret();
     return this.deps.db.$transaction(async (tx) => {
-      const endpoint = await this.deps.store.createEndpoint(
-        {
-          id: newId('webhookEndpoint'),
-          merchantId: write.merchantId,
-          environment: write.environment,
-          url: body.url,
-          description: body.description ?? null,
-          enabledEvents: [...new Set(body.enabled_events)],
-          secret: this.deps.secrets.encrypt(secret),
-        },
-        tx,
-      );
+      const endpoint = await this.deps.store.createEndpoint(tx, {
+        id: newId('webhookEndpoint'),
+        merchantId: write.merchantId,
+        environment: write.environment,
+        url: body.url,
+        description: body.description ?? null,
+        enabledEvents: [...new Set(body.enabled_events)],
+        secret: this.deps.secrets.encrypt(secret),
+      });
       const result = serializeEndpoint(endpoint, secret);
       await write.commitReply?.(tx, result);
       return result;
@@ -91,15 +88,11 @@ export class WebhookService {
     const secret = generateWebhookSecret();
     return this.deps.db.$transaction(async (tx) => {
       const current = await this.findEndpoint(write, id, { forUpdate: true }, tx);
-      const endpoint = await this.deps.store.updateEndpoint(
-        current.id,
-        {
-          secret: this.deps.secrets.encrypt(secret),
-          previousSecret: overlapHours > 0 ? current.secret : null,
-          previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
-        },
-        tx,
-      );
+      const endpoint = await this.deps.store.updateEndpoint(tx, current.id, {
+        secret: this.deps.secrets.encrypt(secret),
+        previousSecret: overlapHours > 0 ? current.secret : null,
+        previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
+      });
       const result = serializeEndpoint(endpoint, secret);
       await write.commitReply?.(tx, result);
       return result;
@@ -145,17 +138,13 @@ export class WebhookService {
     const { store } = this.deps;
     return this.deps.db.$transaction(async (tx) => {
       const current = await this.findEndpoint(write, id, { forUpdate: true }, tx);
-      const updated = await store.updateEndpoint(
-        current.id,
-        {
-          ...(body.url !== undefined && { url: body.url }),
-          ...(body.enabled_events !== undefined && { enabledEvents: [...new Set(body.enabled_events)] }),
-          ...(body.description !== undefined && { description: body.description }),
-          ...(body.status !== undefined && { status: body.status }),
-          ...(body.status === 'enabled' && current.status !== 'enabled' && { enabledAt: new Date() }),
-        },
-        tx,
-      );
+      const updated = await store.updateEndpoint(tx, current.id, {
+        ...(body.url !== undefined && { url: body.url }),
+        ...(body.enabled_events !== undefined && { enabledEvents: [...new Set(body.enabled_events)] }),
+        ...(body.description !== undefined && { description: body.description }),
+        ...(body.status !== undefined && { status: body.status }),
+        ...(body.status === 'enabled' && current.status !== 'enabled' && { enabledAt: new Date() }),
+      });
       if (updated.status === 'disabled') await store.cancelPending(updated.id, 'endpoint disabled', tx);
       const result = serializeEndpoint(updated);
       await write.commitReply?.(tx, result);
@@ -168,7 +157,7 @@ export class WebhookService {
     const { store } = this.deps;
     return this.deps.db.$transaction(async (tx) => {
       const current = await this.findEndpoint(write, id, { forUpdate: true }, tx);
-      const deleted = await store.updateEndpoint(current.id, { deletedAt: new Date() }, tx);
+      const deleted = await store.updateEndpoint(tx, current.id, { deletedAt: new Date() });
       await store.cancelPending(current.id, 'endpoint deleted', tx);
       const result: DeletedEndpoint = { ...serializeEndpoint(deleted), deleted: true };
       await write.commitReply?.(tx, result);

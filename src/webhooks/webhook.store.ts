@@ -40,11 +40,11 @@ export type PlannedEndpoint = Pick<WebhookEndpoint, 'id' | 'merchantId' | 'envir
 export class WebhookStore {
   constructor(private readonly db: Db) {}
 
-  async createEndpoint(data: Prisma.WebhookEndpointUncheckedCreateInput, tx: DbTx): Promise<WebhookEndpoint> {
+  async createEndpoint(tx: DbTx, data: Prisma.WebhookEndpointUncheckedCreateInput): Promise<WebhookEndpoint> {
     return tx.webhookEndpoint.create({ data });
   }
 
-  async updateEndpoint(id: string, data: Prisma.WebhookEndpointUpdateInput, tx: DbTx): Promise<WebhookEndpoint> {
+  async updateEndpoint(tx: DbTx, id: string, data: Prisma.WebhookEndpointUpdateInput): Promise<WebhookEndpoint> {
     return tx.webhookEndpoint.update({ where: { id }, data });
   }
 
@@ -113,7 +113,7 @@ export class WebhookStore {
   }
 
   /** The enabled endpoints of these merchants' environments. */
-  async enabledEndpoints(tenants: Pick<Scope, 'merchantId' | 'environment'>[], tx: DbTx): Promise<PlannedEndpoint[]> {
+  async enabledEndpoints(tx: DbTx, tenants: Pick<Scope, 'merchantId' | 'environment'>[]): Promise<PlannedEndpoint[]> {
     return tx.webhookEndpoint.findMany({
       where: {
         deletedAt: null,
@@ -125,7 +125,7 @@ export class WebhookStore {
   }
 
   /** New pending deliveries; one that exists for its endpoint and event already is skipped. */
-  async addDeliveries(rows: { id: string; endpointId: string; eventId: string }[], tx: DbTx): Promise<void> {
+  async addDeliveries(tx: DbTx, rows: { id: string; endpointId: string; eventId: string }[]): Promise<void> {
     await tx.webhookDelivery.createMany({ data: rows, skipDuplicates: true });
   }
 
