@@ -10,7 +10,6 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WORKFLOW_TYPES, type LtvRollupInput, type LtvRollupSettings } from '../workflows/definitions.js';
-import { refreshStats } from '../src/analytics/stats.queries.js';
 import { loadConfig, ltvRollupSettings } from '../src/config.js';
 import { startThrowawayStack } from '../src/dev/stack.js';
 import { newId } from '../src/lib/ids.js';
@@ -98,6 +97,7 @@ export async function runLtvBenchmark(options: LtvBenchmarkOptions = {}): Promis
     runtime = await createRuntime(config, logger);
     worker = await startWorker(runtime, config, logger);
     const { db, pool, temporal } = runtime;
+    const { stats } = runtime.services.stores;
 
     const seedStart = performance.now();
     const client = await pool.connect();
@@ -118,7 +118,7 @@ export async function runLtvBenchmark(options: LtvBenchmarkOptions = {}): Promis
     };
     const raw = async () => {
       const start = performance.now();
-      await db.$transaction((tx) => refreshStats(tx, { after: null, upTo: null }), { timeout: 600_000 });
+      await db.$transaction((tx) => stats.refresh(tx, { after: null, upTo: null }), { timeout: 600_000 });
       return performance.now() - start;
     };
     // Each measurement starts from the same table: emptied (first run) or vacuumed (nightly).

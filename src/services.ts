@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { AnalyticsService } from './analytics/analytics.service.js';
+import { AnalyticsStore } from './analytics/analytics.store.js';
 import { DigestService } from './analytics/digest.service.js';
+import { statsReactions } from './analytics/stats.reactions.js';
 import { StatsService } from './analytics/stats.service.js';
-import { statsSubscriber } from './analytics/stats.subscriber.js';
+import { StatsStore } from './analytics/stats.store.js';
 import { createBillingLedgers } from './billing/billing.ledgers.js';
 import { CouponService } from './billing/coupons/coupon.service.js';
 import { CouponStore } from './billing/coupons/coupon.store.js';
@@ -33,21 +35,22 @@ import type { Logger } from './logger.js';
 import { MerchantService } from './merchants/merchant.service.js';
 import { createMailer, type Mailer } from './messaging/mailer.js';
 import { MessageQueueService } from './messaging/message-queue.service.js';
-import { messageSubscriber } from './messaging/message.reactions.js';
+import { messageReactions } from './messaging/message.reactions.js';
 import { MessageService } from './messaging/message.service.js';
 import { MessageStore } from './messaging/message.store.js';
 import { devSmsProvider, twilioProvider, type SmsProvider } from './messaging/sms.js';
 import { SuppressionService } from './messaging/suppression.service.js';
 import { SuppressionStore } from './messaging/suppression.store.js';
 import { SequenceRenderer } from './sequences/sequence.renderer.js';
-import { sequenceSubscriber } from './sequences/sequence.reactions.js';
+import { sequenceReactions } from './sequences/sequence.reactions.js';
 import { SequenceService } from './sequences/sequence.service.js';
 import { SequenceEnrollmentStore } from './sequences/sequence-enrollment.store.js';
 import { SequenceStore } from './sequences/sequence.store.js';
 import { TemporalGateway } from './temporal/gateway.js';
 import type { OperationDeps } from './operations.js';
-import { WebhookService } from './webhooks/webhook.service.js';
-import { webhookSubscriber } from './webhooks/webhook.subscriber.js';
+import { webhookReactions } from './webhooks/webhook.reactions.js';
+import { WebhookService, type EndpointFailure } from './webhooks/webhook.service.js';
+import { WebhookStore } from './webhooks/webhook.store.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -102,6 +105,9 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     messages: messageStore,
     sequences: new SequenceStore(db),
     sequenceEnrollments: new SequenceEnrollmentStore(db, suppressionStore, messageStore),
+    webhooks: new WebhookStore(db),
+    stats: new StatsStore(db),
+    analytics: new AnalyticsStore(db),
   };
   const ledgers = createBillingLedgers(stores);
   const customers = new CustomerService({ db, store: stores.customers, logger });
@@ -120,8 +126,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     unsubscribeKeys: unsubscribeSigningKeys(config),
     publicBaseUrl: publicBaseUrl(config),
   });
-  const analytics = new AnalyticsService({ db });
-  const digests = new DigestService({ db, analytics });
+  const analytics = new AnalyticsService({ store: stores.analytics });
+  const digests = new DigestService({ store: stores.analytics, analytics });
   const messageQueue = new MessageQueueService({ store: stores.messages, temporal: gateway, digests, clock, logger });
   const ui = { url: temporalUiUrl(config), namespace: config.TEMPORAL_NAMESPACE };
   // Every store of a customer's personal data, erased by the deletion saga's last step.
@@ -131,6 +137,8 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     idempotencyReplyStore,
     { name: 'messages', erase: (tx, { customerId }) => messages.eraseCustomer(tx, customerId) },
   ];
+  const secrets = secretBox(config);
+  const allowPrivateTargets = config.WEBHOOK_ALLOW_PRIVATE_TARGETS;
   const renderer = new SequenceRenderer(renderSettings(config));
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
@@ -151,17 +159,17 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
       ui,
       logger,
     }),
-    webhooks: new WebhookService({
-      db,
-      temporal: gateway,
+    webhooks: new WebhookService({ db, store: stores.webhooks, temporal: gateway, allowPrivateTargets, secrets, logger }),
+    // What the webhook delivery activity is built from (activities/webhook.activities.ts).
+    webhookDelivery: {
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      allowPrivateTargets,
       retrySchedule: config.WEBHOOK_RETRY_SCHEDULE,
-      secrets: secretBox(config),
+      secrets,
       logger,
       failingAfterAttempts: config.WEBHOOK_FAILING_AFTER_ATTEMPTS,
-      onEndpointFailing: (failure) => messageQueue.endpointFailing(failure),
-    }),
+      onEndpointFailing: (failure: EndpointFailure) => messageQueue.endpointFailing(failure),
+    },
     events: new EventService({ db }),
     mailer,
     messages,
@@ -183,7 +191,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
       logger,
     }),
     analytics,
-    stats: new StatsService({ db, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
+    stats: new StatsService({ db, store: stores.stats, temporal: gateway, ui, rollup: ltvRollupSettings(config) }),
     probes: { database: new HealthStore(db), temporal: gateway },
     // What the worker's background passes and the activities' steps work with directly: the
     // transactions' client, the stores, the UI links, the stores of personal data, the Temporal
@@ -206,15 +214,15 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
  */
 export function createSubscribers(services: Services): EventSubscriber[] {
   return [
-    webhookSubscriber(services.webhooks),
-    sequenceSubscriber({
+    webhookReactions({ store: services.stores.webhooks, webhooks: services.webhooks }),
+    sequenceReactions({
       store: services.stores.sequences,
       enrollments: services.stores.sequenceEnrollments,
       sequences: services.sequences,
       clock: services.clock,
     }),
-    messageSubscriber({ store: services.stores.messages, queue: services.messageQueue }),
-    statsSubscriber(services.stats),
+    messageReactions({ store: services.stores.messages, queue: services.messageQueue }),
+    statsReactions(services.stores.stats),
   ];
 }
 

@@ -1,23 +1,11 @@
 import { serializeCurrencyStats } from '../customers/customer.serializer.js';
-import { Prisma, type Db } from '../db.js';
 import type { CustomerStats } from '../generated/prisma/client.js';
 import { ValidationError } from '../lib/errors.js';
 import { wireInteger, minorUnitsToDecimal } from '../lib/money.js';
 import type { Page } from '../lib/pagination.js';
 import type { Scope } from '../lib/scope.js';
 import type { AnalyticsSummary, CurrencySummary, CustomerLtv, TopCustomersQuery } from './analytics.schemas.js';
-
-type RankedRow = CustomerStats & { email: string | null; name: string | null };
-
-interface CurrencyTotals {
-  currency: string;
-  total_spent: bigint;
-  payment_count: bigint;
-  customers_with_payments: number;
-  mrr: bigint;
-  active_subscriptions: number;
-  computed_at: Date;
-}
+import type { AnalyticsStore, CurrencyTotals } from './analytics.store.js';
 
 /** Integer division rounded half up, for non-negative amounts. */
 const roundedQuotient = (amount: bigint, count: bigint) => (count === 0n ? 0n : (2n * amount + count) / (2n * count));
@@ -27,32 +15,18 @@ const roundedQuotient = (amount: bigint, count: bigint) => (count === 0n ? 0n : 
  * subscriber and the nightly rollup, never on the request.
  */
 export class AnalyticsService {
-  constructor(private readonly deps: { db: Db }) {}
+  constructor(private readonly deps: { store: AnalyticsStore }) {}
 
   /** Customers by lifetime value in one currency, keyset-paginated on (total_spent, customer id). */
   async topCustomers(scope: Scope, query: TopCustomersQuery): Promise<Page<CustomerLtv>> {
-    const { db } = this.deps;
+    const { store } = this.deps;
     const inList = { merchantId: scope.merchantId, environment: scope.environment, currency: query.currency };
-    let after = Prisma.empty;
+    let cursor: CustomerStats | null = null;
     if (query.starting_after !== undefined) {
-      const cursor = await db.customerStats.findFirst({ where: { ...inList, customerId: query.starting_after } });
+      cursor = await store.statsOf(inList, query.starting_after);
       if (!cursor) throw ValidationError.field('starting_after', `No such customer in this list: '${query.starting_after}'`);
-      after = Prisma.sql`AND (s.total_spent, s.customer_id) < (${cursor.totalSpent}, ${cursor.customerId})`;
     }
-    const [rows, total] = await Promise.all([
-      db.$queryRaw<RankedRow[]>`
-        SELECT s.customer_id AS "customerId", s.currency, s.merchant_id AS "merchantId", s.environment,
-               s.total_spent AS "totalSpent", s.payment_count AS "paymentCount", s.average_payment AS "averagePayment",
-               s.first_payment_at AS "firstPaymentAt", s.last_payment_at AS "lastPaymentAt", s.mrr,
-               s.active_subscriptions AS "activeSubscriptions", s.subscription_status AS "subscriptionStatus",
-               s.invoice_count AS "invoiceCount", s.computed_at AS "computedAt", c.email, c.name
-        FROM customer_stats s JOIN customers c ON c.id = s.customer_id
-        WHERE s.merchant_id = ${scope.merchantId} AND s.environment = ${scope.environment}::"Environment"
-          AND s.currency = ${query.currency} ${after}
-        ORDER BY s.total_spent DESC, s.customer_id DESC
-        LIMIT ${query.limit + 1}`,
-      db.customerStats.count({ where: inList }),
-    ]);
+    const [rows, total] = await Promise.all([store.ranked(inList, query.limit + 1, cursor), store.countStats(inList)]);
     return {
       object: 'list',
       data: rows.slice(0, query.limit).map((row) => ({
@@ -69,20 +43,12 @@ export class AnalyticsService {
 
   /** Merchant totals per currency, and how many customers have paid. */
   async summary(scope: Scope): Promise<AnalyticsSummary> {
-    const { db } = this.deps;
-    const where = Prisma.sql`merchant_id = ${scope.merchantId} AND environment = ${scope.environment}::"Environment"`;
-    const [currencies, [paying], customers] = await Promise.all([
-      db.$queryRaw<CurrencyTotals[]>`
-        SELECT currency, sum(total_spent)::bigint AS total_spent, sum(payment_count)::bigint AS payment_count,
-               count(*) FILTER (WHERE payment_count > 0)::int AS customers_with_payments, sum(mrr)::bigint AS mrr,
-               sum(active_subscriptions)::int AS active_subscriptions, max(computed_at) AS computed_at
-        FROM customer_stats WHERE ${where}
-        GROUP BY currency ORDER BY currency`,
-      db.$queryRaw<{ count: number }[]>`
-        SELECT count(DISTINCT customer_id)::int AS count FROM customer_stats WHERE ${where} AND payment_count > 0`,
-      db.customer.count({ where: { merchantId: scope.merchantId, environment: scope.environment, deletedAt: null } }),
+    const { store } = this.deps;
+    const [currencies, withPayments, customers] = await Promise.all([
+      store.currencyTotals(scope),
+      store.payingCustomers(scope),
+      store.liveCustomers(scope),
     ]);
-    const withPayments = paying?.count ?? 0;
     const latest = currencies.reduce<Date | null>((max, row) => (!max || row.computed_at > max ? row.computed_at : max), null);
     return {
       object: 'analytics_summary',

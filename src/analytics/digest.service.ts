@@ -1,12 +1,11 @@
-import type { Db } from '../db.js';
-import type { Environment } from '../generated/prisma/enums.js';
 import type { Scope } from '../lib/scope.js';
 import { textToHtml } from '../messaging/templates.js';
 import type { Email } from '../messaging/transactional.js';
 import type { AnalyticsService } from './analytics.service.js';
+import type { AnalyticsStore } from './analytics.store.js';
 
 export interface DigestServiceDeps {
-  db: Db;
+  store: AnalyticsStore;
   analytics: AnalyticsService;
 }
 
@@ -32,16 +31,9 @@ export class DigestService {
    * notification address, dated in that environment's time zone.
    */
   async due(rollupId: string): Promise<DueDigest[]> {
-    const { db } = this.deps;
-    const rollup = await db.statsRollup.findUniqueOrThrow({ where: { id: rollupId } });
-    const rows = await db.$queryRaw<{ merchant_id: string; environment: Environment; timezone: string }[]>`
-      SELECT ms.merchant_id, ms.environment, ms.timezone
-      FROM merchant_settings ms
-      WHERE ms.notification_email IS NOT NULL
-        AND (${rollup.merchantId}::text IS NULL OR ms.merchant_id = ${rollup.merchantId})
-        AND (${rollup.environment}::text IS NULL OR ms.environment::text = ${rollup.environment})
-        AND EXISTS (SELECT 1 FROM customer_stats s WHERE s.merchant_id = ms.merchant_id AND s.environment = ms.environment)
-      ORDER BY ms.merchant_id, ms.environment`;
+    const { store } = this.deps;
+    const rollup = await store.rollup(rollupId);
+    const rows = await store.digestRecipients(rollup);
     return rows.map((row) => ({ merchantId: row.merchant_id, environment: row.environment, date: localDate(rollup.createdAt, row.timezone) }));
   }
 

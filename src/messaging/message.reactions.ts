@@ -12,7 +12,7 @@ type Planned = Pick<QueuedMessage, 'kind' | 'idempotencyKey' | 'customerId'> & {
  * Queues receipts, refund notices and merchant notifications in the relay's transaction (unique
  * keys make a re-delivered event queue nothing), then wakes each merchant's queue once per batch.
  */
-export function messageSubscriber(deps: { store: MessageStore; queue: Pick<MessageQueueService, 'nudge'> }): EventSubscriber {
+export function messageReactions(deps: { store: MessageStore; queue: Pick<MessageQueueService, 'nudge'> }): EventSubscriber {
   return {
     name: 'messages',
     wants: (event) => RELEVANT.has(event.type),

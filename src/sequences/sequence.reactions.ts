@@ -22,7 +22,7 @@ export interface SequenceReactionDeps {
  * longer be in, set-based inside the relay's transaction; after the commit it wakes each touched
  * sequence's enroller once per batch and tells ended workflows to stop.
  */
-export function sequenceSubscriber(deps: SequenceReactionDeps): EventSubscriber {
+export function sequenceReactions(deps: SequenceReactionDeps): EventSubscriber {
   return {
     name: 'sequences',
     wants: (event) => RELEVANT.has(event.type) && event.customerId !== null,

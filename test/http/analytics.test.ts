@@ -262,7 +262,7 @@ describe('customer analytics: stats, top customers, summary and rollups over HTT
     const held = await customer(key, 'held@rollup.test');
     const { db } = api.runtime;
     await db.payment.create({ data: paymentRow(merchantId, held, 1_000n, 'USD', 'succeeded') });
-    await db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, [held]));
+    await db.$transaction((tx) => api.runtime.services.stores.stats.refresh(tx, { ids: [held] }));
     // Holding the customer's stats row keeps the rollup's batch, hence the rollup, running.
     const locker = new pg.Client({ connectionString: testConfig().DATABASE_URL });
     await locker.connect();

@@ -381,7 +381,7 @@ describe('OpenAPI document', () => {
     await api.runtime.db.payment.create({
       data: { id: newId('payment'), merchantId, environment: 'sandbox', customerId: payer.body.id, amount: 4200n, currency: 'EUR', status: 'succeeded', source: 'api' },
     });
-    await api.runtime.db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, [payer.body.id]));
+    await api.runtime.db.$transaction((tx) => api.runtime.services.stores.stats.refresh(tx, { ids: [payer.body.id] }));
     const rollup = await ask('POST', '/v1/analytics/rollups');
     checks.push(
       ['get', '/v1/customers/{id}', await ask('GET', `/v1/customers/${payer.body.id}?expand=stats`)],

@@ -46,7 +46,7 @@ describe('an LTV rollup whose worker is killed mid-batch', () => {
     const data = await insertScenario(db, scope, scenario!);
     const expected = expectedStats(data.liveCustomerIds, data.payments, data.subscriptions, data.invoices);
     // Stats exist, but all wrong: the rollup has to rewrite every row.
-    await db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, data.customerIds));
+    await db.$transaction((tx) => api.runtime.services.stores.stats.refresh(tx, { ids: data.customerIds }));
     await db.customerStats.updateMany({ where: { merchantId }, data: { totalSpent: 0n, paymentCount: 0 } });
 
     const inIdOrder = (await db.customer.findMany({ where: { merchantId }, orderBy: { id: 'asc' }, select: { id: true } })).map((c) => c.id);

@@ -47,7 +47,7 @@ describe('LTV rollup: set-based batches on the real worker, on demand and on the
 
         // The stats subscriber's refresh, from nothing, arrives at the same rows.
         await db.customerStats.deleteMany({ where: { merchantId: scope.merchantId } });
-        await db.$transaction((tx) => api.runtime.services.stats.refreshCustomers(tx, data.customerIds));
+        await db.$transaction((tx) => api.runtime.services.stores.stats.refresh(tx, { ids: data.customerIds }));
         expect(await storedStats(db, scope.merchantId)).toEqual(expected);
       }),
       { numRuns: 20 },

@@ -9,6 +9,7 @@ import { SecretBox } from '../../src/lib/secret-box.js';
 import { createLogger } from '../../src/logger.js';
 import { newId } from '../../src/lib/ids.js';
 import { WebhookService } from '../../src/webhooks/webhook.service.js';
+import { WebhookStore } from '../../src/webhooks/webhook.store.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { freshDatabase } from '../support/database.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
@@ -141,10 +142,9 @@ describe('webhook signing secrets: encrypted at rest, rotated with an overlap', 
     const service = (secrets: SecretBox) =>
       new WebhookService({
         db: database.db,
+        store: new WebhookStore(database.db),
         temporal: new TemporalGateway(api.runtime.temporal, 'unused', createLogger('silent', 'secrets-test')),
-        timeoutMs: 1000,
         allowPrivateTargets: true,
-        retrySchedule: [],
         secrets,
         logger: createLogger('silent', 'secrets-test'),
       });

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { secretBox } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { WebhookService, type WebhookServiceDeps } from '../../src/webhooks/webhook.service.js';
+import { WebhookSteps, type WebhookStepsDeps } from '../../src/webhooks/webhook.steps.js';
+import { WebhookStore } from '../../src/webhooks/webhook.store.js';
 import { generateWebhookSecret } from '../../src/webhooks/signature.js';
 import { guardedLookup } from '../../src/webhooks/target.js';
 import { postWebhook } from '../../src/webhooks/transport.js';
-import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import { startReceiver } from '../support/receiver.js';
 
@@ -60,10 +60,9 @@ describe('webhook targets on private networks are refused unless allowed', () =>
     const { id: deliveryId } = await api.runtime.db.webhookDelivery.create({
       data: { id: newId('webhookDelivery'), endpointId: endpoint.id, eventId },
     });
-    const service = (allowPrivateTargets: boolean, post: WebhookServiceDeps['post']) =>
-      new WebhookService({
-        db: api.runtime.db,
-        temporal: new TemporalGateway(api.runtime.temporal, 'unused', createLogger('silent', 'targets-test')),
+    const service = (allowPrivateTargets: boolean, post: WebhookStepsDeps['post']) =>
+      new WebhookSteps({
+        store: new WebhookStore(api.runtime.db),
         timeoutMs: 1000,
         retrySchedule: [200],
         secrets: secretBox(api.config),

@@ -1,5 +1,5 @@
 import type { BusEvent, EventSubscriber } from '../events/event-bus.js';
-import type { StatsService } from './stats.service.js';
+import type { StatsStore } from './stats.store.js';
 
 /** What changes a customer's stats: its payments and subscriptions, a new invoice, and its deletion. */
 const wanted = (event: BusEvent) =>
@@ -14,12 +14,13 @@ const wanted = (event: BusEvent) =>
  * subscription, invoice creation and deletion events are recomputed in one set-based refresh, in the relay's
  * transaction. No Temporal involved.
  */
-export function statsSubscriber(stats: StatsService): EventSubscriber {
+export function statsReactions(store: StatsStore): EventSubscriber {
   return {
     name: 'stats',
     wants: wanted,
     async handle(tx, events) {
-      await stats.refreshCustomers(tx, [...new Set(events.map((event) => event.customerId!))]);
+      const customerIds = [...new Set(events.map((event) => event.customerId!))];
+      if (customerIds.length > 0) await store.refresh(tx, { ids: customerIds });
     },
   };
 }
