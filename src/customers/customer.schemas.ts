@@ -104,7 +104,7 @@ export const TimeZone = z
   .meta({
     id: 'TimeZone',
     enum: timeZoneNames(),
-    description: 'An IANA time zone name. The enum lists the canonical names; their aliases (such as "Asia/Calcutta") are accepted too.',
+    description: 'An IANA time zone name. The enum lists the canonical names; their aliases (such as "US/Eastern") are accepted too.',
     example: 'Europe/Paris',
   });
 export const ExternalId = text(255).meta({ example: 'user_123' });
