@@ -35,10 +35,11 @@ mkdir -p "$REPORT_DIR"
 # accepted, schema-invalid data refused, answers as documented. No NUL bytes: every string of the
 # API refuses them (PostgreSQL cannot store them), a rule of the whole API that docs/api.md states
 # once rather than a pattern on every field. Not stateful: links between operations are not
-# declared, so that phase would only repeat the others. No example database: a run replays no
+# declared, so that phase would only repeat the others. schemathesis_hooks.py gives each write a
+# new Idempotency-Key, as clients are asked to. No example database: a run replays no
 # failure of an earlier one, and writes nothing into the checkout.
 status=0
-"$VENV/bin/st" run "$BASE_URL/openapi.json" \
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks "$VENV/bin/st" run "$BASE_URL/openapi.json" \
   --header "x-api-key: $API_KEY" \
   --checks positive_data_acceptance,negative_data_rejection,response_schema_conformance,not_a_server_error,status_code_conformance \
   --phases examples,coverage,fuzzing \
