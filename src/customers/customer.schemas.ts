@@ -201,10 +201,18 @@ export const StoredAddress = z
 // Dates the database stores: from the Unix epoch to the end of year 9999.
 const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const inRange = (date: Date) => !Number.isNaN(date.getTime()) && date.getTime() >= 0 && date.getTime() <= LATEST_DATE_MS;
-// The range check as the document states it: years 1970 to 9999, leaving out the edge days whose
-// offset takes the instant outside (1970-01-01 east of UTC, 9999-12-31 west of it).
-const IN_RANGE_YEAR = '(?=19[7-9][0-9]|[2-9][0-9]{3})(?!1970-01-01T.*\\+)(?!9999-12-31T.*-[0-9]{2}:[0-9]{2}$)';
-const inRangePattern = (format: RegExp) => `^${IN_RANGE_YEAR}${format.source.replace(/^\^/, '')}`;
+// The range check as the document states it, in patterns without lookahead (not every regex
+// engine has one): ISO dates of the years 1970 to 9999. A date-time's offset moves its instant, so
+// in 1970 only offsets west of UTC (or Z), and in 9999 only offsets east of it, are declared.
+const MONTH_DAY = '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))';
+const LEAP_YEAR = '(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)';
+const YEARS_1971_TO_9998 = '(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])';
+const TIME = 'T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?';
+const OFFSET = '(?:[01][0-9]|2[0-3]):[0-5][0-9]';
+const DATE_IN_RANGE = `^(?:(?:1970|${YEARS_1971_TO_9998}|9999)-${MONTH_DAY}|${LEAP_YEAR}-02-29)$`;
+const DATE_TIME_IN_RANGE =
+  `^(?:(?:${YEARS_1971_TO_9998}-${MONTH_DAY}|${LEAP_YEAR}-02-29)${TIME}(?:Z|[+-]${OFFSET})` +
+  `|1970-${MONTH_DAY}${TIME}(?:Z|-${OFFSET})|9999-${MONTH_DAY}${TIME}(?:Z|\\+${OFFSET}))$`;
 const dateBound = z
   .union([
     z
@@ -216,11 +224,11 @@ const dateBound = z
     z.iso
       .datetime({ offset: true })
       .transform((value) => new Date(value))
-      .meta({ pattern: inRangePattern(z.iso.datetime({ offset: true })._zod.def.pattern!) }),
+      .meta({ pattern: DATE_TIME_IN_RANGE }),
     z.iso
       .date()
       .transform((value) => new Date(`${value}T00:00:00Z`))
-      .meta({ pattern: inRangePattern(z.iso.date()._zod.def.pattern!) }),
+      .meta({ pattern: DATE_IN_RANGE }),
   ])
   .refine(inRange, 'expected a date between 1970-01-01 and 9999-12-31');
 

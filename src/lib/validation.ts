@@ -90,8 +90,8 @@ export function jsonNestedDeeperThan(raw: Buffer, maxDepth: number): boolean {
 // The OpenAPI document states what validation enforces. Where a rule is a zod refinement (or a
 // regex with Unicode properties) that JSON Schema cannot carry as it is, the helpers below spell
 // the same rule as a pattern that every regex dialect reads alike (ECMA-262 with or without the
-// `u` flag, Python, Rust): explicit classes of \uXXXX escapes and [0-9], never \s, \d or \p{...},
-// whose readings differ between engines.
+// `u` flag, Python, Rust, RE2): explicit classes of \uXXXX escapes and [0-9], never \s, \d or
+// \p{...}, whose readings differ between engines, and no lookaround or backreference.
 
 /** What String.prototype.trim (zod's `.trim()`) removes: ECMAScript's WhiteSpace and LineTerminator. */
 const TRIMMED_CHARACTERS = '\\t\\n\\v\\f\\r \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF';
