@@ -8,7 +8,11 @@ export const TopCustomersQuery = z.strictObject({
   currency: Currency.meta({ description: 'LTV is kept per currency, without conversion: one currency per list.' }),
   order: z.enum(['ltv_desc']).default('ltv_desc').meta({ description: 'Highest total_spent first (ties: newest customer first).' }),
   limit: z.coerce.number().int().min(1).max(100).default(10),
-  starting_after: idSchema('customer', 'The last customer id of the previous page: the list continues after it.').optional(),
+  starting_after: idSchema(
+    'customer',
+    'The last customer id of the previous page: the list continues after it. It must be a customer of this list (with ' +
+      'figures in `currency`); another id is refused with 400, naming `starting_after`.',
+  ).optional(),
 });
 export type TopCustomersQuery = z.infer<typeof TopCustomersQuery>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Currency } from '../customers/customer.schemas.js';
 import { idSchema } from '../lib/ids.js';
 import { WireInteger } from '../lib/money.js';
+import { NOT_BLANK_PATTERN } from '../lib/validation.js';
 
 // Field shapes every billing resource shares.
 
@@ -22,7 +23,7 @@ export const MinorUnits = WireInteger.meta({
 
 export { WireInteger };
 
-export const Text = (max: number) => z.string().trim().min(1).max(max);
+export const Text = (max: number) => z.string().trim().min(1).max(max).meta({ pattern: NOT_BLANK_PATTERN });
 
 /** A point in time a client sends, with its offset. */
 export const Instant = z.iso

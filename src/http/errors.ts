@@ -25,6 +25,8 @@ export const ErrorBody = z
         .optional()
         .meta({ description: 'On validation errors: every invalid field, not only the first.' }),
       customer_id: z.string().optional().meta({ description: 'On conflicts: the existing customer involved.' }),
+      enrollment_id: z.string().optional().meta({ description: 'On a conflicting enrolment: the enrolment the customer is in.' }),
+      invoice_ids: z.array(z.string()).optional().meta({ description: 'On a refused finalization: the draft invoices at fault.' }),
       request_id: z.string().meta({ description: 'Quote it when reporting a problem.' }),
     }),
   })

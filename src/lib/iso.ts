@@ -22,6 +22,16 @@ export function isCurrencyCode(value: string): boolean {
   return CURRENCY_CODES.has(value);
 }
 
+/** The codes isCountryCode accepts, in their canonical (upper) case. */
+export const countryCodes = (): string[] => [...COUNTRY_CODES].sort();
+
+/** The codes isCurrencyCode accepts, in their canonical (upper) case. */
+export const currencyCodes = (): string[] => [...CURRENCY_CODES].sort();
+
+/** The canonical IANA names the runtime knows, and UTC: names isTimeZone accepts (it also takes aliases). */
+export const timeZoneNames = (): string[] =>
+  [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])].filter(isTimeZone).sort();
+
 /** An IANA time zone name the runtime knows (including aliases such as "UTC"). */
 export function isTimeZone(value: string): boolean {
   try {

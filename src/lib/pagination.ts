@@ -9,7 +9,11 @@ export function paginationQuery(kind: IdKind) {
   return z.strictObject({
     limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-    starting_after: idSchema(kind, 'An object id from a previous page: the list continues after it (newest first).').optional(),
+    starting_after: idSchema(
+      kind,
+      'An object id from a previous page: the list continues after it (newest first). It must be an object of this ' +
+        'list (matching its filters); another id is refused with 400, naming `starting_after`.',
+    ).optional(),
   });
 }
 export type PaginationQuery = z.infer<ReturnType<typeof paginationQuery>>;

@@ -86,3 +86,70 @@ export function jsonNestedDeeperThan(raw: Buffer, maxDepth: number): boolean {
   }
   return false;
 }
+
+// The OpenAPI document states what validation enforces. Where a rule is a zod refinement (or a
+// regex with Unicode properties) that JSON Schema cannot carry as it is, the helpers below spell
+// the same rule as a pattern that every regex dialect reads alike (ECMA-262 with or without the
+// `u` flag, Python, Rust, RE2): explicit classes of \uXXXX escapes and [0-9], never \s, \d or
+// \p{...}, whose readings differ between engines, and no lookaround or backreference.
+
+/** What String.prototype.trim (zod's `.trim()`) removes: ECMAScript's WhiteSpace and LineTerminator. */
+const TRIMMED_CHARACTERS = '\\t\\n\\v\\f\\r \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF';
+const TRIMMABLE = `[${TRIMMED_CHARACTERS}]`;
+
+/** A trimmed string that must not come out empty: it holds a character trim keeps. */
+export const NOT_BLANK_PATTERN = `[^${TRIMMED_CHARACTERS}]`;
+
+/** A trimmed field whose trimmed value matches `core` (a pattern without anchors): whitespace may surround it. */
+export function trimmedPattern(core: string): string {
+  return `^${TRIMMABLE}*(?:${core})${TRIMMABLE}*$`;
+}
+
+/** An anchored pattern's source without its `^` and `$`, to embed it in another. */
+export function unanchored(pattern: RegExp): string {
+  return pattern.source.replace(/^\^/, '').replace(/\$$/, '');
+}
+
+const hex4 = (codePoint: number) => `\\u${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * The code points of the Basic Multilingual Plane that the one-character pattern `matches`
+ * accepts, as a class of \uXXXX ranges (surrogates never: they are not characters). Derived from
+ * the regex validation uses, so the document follows the runtime's Unicode version with it.
+ */
+export function bmpCharacterClass(matches: RegExp): string {
+  const ranges: string[] = [];
+  let start: number | undefined;
+  const close = (end: number) => {
+    if (start === undefined) return;
+    ranges.push(start === end ? hex4(start) : `${hex4(start)}-${hex4(end)}`);
+    start = undefined;
+  };
+  for (let codePoint = 0; codePoint <= 0xffff; codePoint++) {
+    const surrogate = codePoint >= 0xd800 && codePoint <= 0xdfff;
+    if (!surrogate && matches.test(String.fromCharCode(codePoint))) start ??= codePoint;
+    else close(codePoint - 1);
+  }
+  close(0xffff);
+  return `[${ranges.join('')}]`;
+}
+
+/** The decimal integers 0 to `max`, without leading zeros, as a pattern (no anchors). */
+export function integerRangePattern(max: number): string {
+  const digits = String(max);
+  const alternatives: string[] = [];
+  const anyDigits = (count: number) => (count === 0 ? '' : count === 1 ? '[0-9]' : `[0-9]{${count}}`);
+  // Every shorter number: 0-9, then 10-99, ...
+  if (digits.length > 1) alternatives.push('[0-9]');
+  for (let length = 2; length < digits.length; length++) alternatives.push(`[1-9]${anyDigits(length - 1)}`);
+  // Numbers as long as `max`: a prefix of it, then a smaller digit, then any digits.
+  for (let position = 0; position < digits.length; position++) {
+    const lowest = position === 0 && digits.length > 1 ? 1 : 0;
+    const highest = Number(digits[position]) - 1;
+    if (highest < lowest) continue;
+    const digit = lowest === highest ? String(lowest) : `[${lowest}-${highest}]`;
+    alternatives.push(`${digits.slice(0, position)}${digit}${anyDigits(digits.length - position - 1)}`);
+  }
+  alternatives.push(digits);
+  return `(?:${alternatives.join('|')})`;
+}

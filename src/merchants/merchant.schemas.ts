@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Email, TimeZone } from '../customers/customer.schemas.js';
+import { NOT_BLANK_PATTERN } from '../lib/validation.js';
 
 export const SettingsObject = z
   .object({
@@ -18,9 +19,9 @@ export type SettingsObject = z.infer<typeof SettingsObject>;
 
 export const UpdateSettingsBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: z.string().trim().min(1).max(200).optional().meta({ pattern: NOT_BLANK_PATTERN }),
     notification_email: Email.nullish().meta({ description: 'null stops notifications.' }),
     timezone: TimeZone.optional(),
   })
-  .meta({ id: 'UpdateSettingsBody' });
+  .meta({ id: 'UpdateSettingsBody', example: { name: 'Acme', notification_email: 'ops@example.com', timezone: 'Europe/Paris' } });
 export type UpdateSettingsBody = z.output<typeof UpdateSettingsBody>;

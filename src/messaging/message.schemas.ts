@@ -63,5 +63,5 @@ export const OptOutList = z
   .object({ object: z.literal('list'), data: z.array(OptOutObject) })
   .meta({ id: 'OptOutList' });
 
-export const CreateOptOutBody = z.strictObject({ channel: Channel }).meta({ id: 'CreateOptOutBody' });
+export const CreateOptOutBody = z.strictObject({ channel: Channel }).meta({ id: 'CreateOptOutBody', example: { channel: 'email' } });
 export const OptOutPath = CustomerPath.extend({ channel: Channel });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { Email, Phone } from '../customers/customer.schemas.js';
+import { E164, Email, Phone } from '../customers/customer.schemas.js';
 import { idSchema } from '../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
+import { unanchored } from '../lib/validation.js';
 import { Channel } from './message.schemas.js';
 
 export const SuppressionSource = z.enum(['unsubscribe_link', 'api', 'provider']).meta({
@@ -35,7 +36,11 @@ export const ListSuppressionsQuery = paginationQuery('suppression').extend({
     .trim()
     .refine((value) => Email.safeParse(value).success || Phone.safeParse(value).success, 'expected an email address or an E.164 phone number such as "+14155550123"')
     .optional()
-    .meta({ description: 'An email address (any case) or E.164 number: the suppressions of that address.' }),
+    .meta({
+      pattern: `^(?:${unanchored(z.regexes.email)}|${unanchored(E164)})$`,
+      maxLength: 320,
+      description: 'An email address (any case) or a valid E.164 number: the suppressions of that address.',
+    }),
 });
 export type ListSuppressionsQuery = z.infer<typeof ListSuppressionsQuery>;
 

@@ -3,24 +3,36 @@ import { CustomerPath, Tag } from '../customers/customer.schemas.js';
 import { parseDuration } from '../lib/duration.js';
 import { idSchema } from '../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
-import { parseSendWindow } from './send-window.js';
+import { integerRangePattern, NOT_BLANK_PATTERN } from '../lib/validation.js';
+import { parseSendWindow, SEND_WINDOW_PATTERN } from './send-window.js';
 
 export const MAX_STEPS = 50;
 const MAX_DELAY_MS = 366 * 86_400_000;
 const TEMPLATE_MAX = 100_000;
 
+const DELAY_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** At most 366 days in each unit, as a pattern: the refinement below, which JSON Schema cannot run. */
+const DELAY_PATTERN = `^(?:${Object.entries(DELAY_UNITS_MS)
+  .map(([unit, ms]) => `${integerRangePattern(Math.floor(MAX_DELAY_MS / ms))}${unit}`)
+  .join('|')})$`;
 const Delay = z
   .string()
   .regex(/^\d{1,9}(s|m|h|d)$/, 'expected a delay such as "0s", "90m", "2h" or "3d"')
   .refine((text) => (parseDuration(text) ?? 0) <= MAX_DELAY_MS, 'a delay is at most 366d')
-  .meta({ description: 'Wait before this step, counted from the previous step (or from enrolment for the first).', example: '2h' });
+  .meta({
+    pattern: DELAY_PATTERN,
+    description: 'Wait before this step, counted from the previous step (or from enrolment for the first): at most 366d.',
+    example: '2h',
+  });
 
 const SendWindow = z
   .string()
   .refine((text) => parseSendWindow(text) !== undefined, 'expected a window such as "09:00-18:00" (start and end differ; "22:00-06:00" spans midnight)')
   .meta({
+    pattern: SEND_WINDOW_PATTERN.source,
     description:
-      "Local hours in which the step may be sent, in the customer's time zone (else the merchant's); outside them it waits for the next opening.",
+      "Local hours in which the step may be sent, in the customer's time zone (else the merchant's); outside them it waits " +
+      'for the next opening. Start and end differ; an end before the start spans midnight.',
     example: '09:00-18:00',
   });
 
@@ -33,7 +45,7 @@ export const EmailTemplate = z
     text: templateText('Text part').optional(),
   })
   .refine((template) => template.html !== undefined || template.text !== undefined, 'give html, text or both (the other part is derived)')
-  .meta({ id: 'EmailTemplate' });
+  .meta({ id: 'EmailTemplate', anyOf: [{ required: ['html'] }, { required: ['text'] }] });
 
 export const SmsTemplate = z
   .strictObject({ body: z.string().min(1).max(1600).meta({ description: 'Body (Liquid template)', example: 'Hi {{ customer.first_name }}, your trial ends tomorrow.' }) })
@@ -54,25 +66,38 @@ const Reentry = z.enum(['once', 'after_exit']).meta({
 
 export const CreateSequenceBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).meta({ example: 'Trial nurture' }),
+    name: z.string().trim().min(1).max(200).meta({ pattern: NOT_BLANK_PATTERN, example: 'Trial nurture' }),
     trigger_tag: Tag.meta({ description: 'Gaining this tag enrols the customer.', example: 'trial' }),
-    exit_tag: Tag.nullish().meta({ description: 'Gaining this tag ends the enrolment before its next send.', example: 'paying' }),
+    exit_tag: Tag.nullish().meta({ description: 'Gaining this tag ends the enrolment before its next send; differs from trigger_tag.', example: 'paying' }),
     reentry: Reentry.default('once'),
     steps: z.array(SequenceStep).min(1).max(MAX_STEPS),
   })
-  .meta({ id: 'CreateSequenceBody' });
+  .meta({
+    id: 'CreateSequenceBody',
+    example: {
+      name: 'Trial nurture',
+      trigger_tag: 'trial',
+      exit_tag: 'paying',
+      reentry: 'once',
+      steps: [
+        { channel: 'email', delay: '0s', template: { subject: 'Welcome, {{ customer.first_name }}', text: 'Your trial has started.' } },
+        { channel: 'sms', delay: '3d', send_window: '09:00-18:00', template: { body: 'Hi {{ customer.first_name }}, your trial ends tomorrow.' } },
+      ],
+    },
+  });
 export type CreateSequenceBody = z.output<typeof CreateSequenceBody>;
 
 export const UpdateSequenceBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: z.string().trim().min(1).max(200).optional().meta({ pattern: NOT_BLANK_PATTERN }),
     trigger_tag: Tag.optional(),
-    exit_tag: Tag.nullish(),
+    exit_tag: Tag.nullish().meta({ description: 'Differs from trigger_tag (the one given, else the current one).' }),
     reentry: Reentry.optional(),
     steps: z.array(SequenceStep).min(1).max(MAX_STEPS).optional(),
   })
   .meta({
     id: 'UpdateSequenceBody',
+    example: { name: 'Trial nurture (v2)', exit_tag: 'churned' },
     description: 'A change to the tags or steps makes a new version: running enrolments keep the version they started with.',
   });
 export type UpdateSequenceBody = z.output<typeof UpdateSequenceBody>;
@@ -84,8 +109,8 @@ export const ListEnrollmentsQuery = paginationQuery('enrollment').extend({
   status: z.enum(['pending_start', 'active', 'completed', 'exited']).optional(),
 });
 export type ListEnrollmentsQuery = z.infer<typeof ListEnrollmentsQuery>;
-export const EnrollBody = z.strictObject({ customer_id: idSchema('customer') }).meta({ id: 'EnrollBody' });
-export const PreviewBody = z.strictObject({ customer_id: idSchema('customer') }).meta({ id: 'PreviewBody' });
+export const EnrollBody = z.strictObject({ customer_id: idSchema('customer') }).meta({ id: 'EnrollBody', example: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' } });
+export const PreviewBody = z.strictObject({ customer_id: idSchema('customer') }).meta({ id: 'PreviewBody', example: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' } });
 export { CustomerPath };
 
 const StepOutput = z

@@ -2,8 +2,22 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../events/event-types.js';
 import { idSchema } from '../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
+import { integerRangePattern, NOT_BLANK_PATTERN } from '../lib/validation.js';
 
-const Url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048);
+// What z.url() accepts is what the WHATWG URL parser accepts, which no pattern says exactly: the
+// document gives a pattern of URLs it always accepts (a domain name whose last label starts with
+// a letter, or an IPv4 address; a port up to 65535).
+const OCTET = integerRangePattern(255);
+const HOST = `(?:(?:[A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*|${OCTET}(?:\\.${OCTET}){3})`;
+const HTTP_URL_PATTERN = `^[Hh][Tt][Tt][Pp][Ss]?://${HOST}(?::${integerRangePattern(65535)})?(?:[/?#]${NOT_BLANK_PATTERN}*)?$`;
+const Url = z
+  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+  .max(2048)
+  .meta({
+    pattern: HTTP_URL_PATTERN,
+    description: 'An http(s) URL. In production it must be public: localhost and private, loopback or link-local addresses are refused.',
+    example: 'https://hooks.example.com/customer-lifecycle',
+  });
 const EnabledEvents = z
   .array(z.enum([...EVENT_TYPES, '*']))
   .min(1)
@@ -13,7 +27,10 @@ const Description = z.string().trim().max(500).nullish();
 
 export const CreateWebhookEndpointBody = z
   .strictObject({ url: Url, enabled_events: EnabledEvents.default(['*']), description: Description })
-  .meta({ id: 'CreateWebhookEndpointBody' });
+  .meta({
+    id: 'CreateWebhookEndpointBody',
+    example: { url: 'https://hooks.example.com/customer-lifecycle', enabled_events: ['customer.created', 'payment.succeeded'], description: 'CRM sync' },
+  });
 export type CreateWebhookEndpointBody = z.infer<typeof CreateWebhookEndpointBody>;
 
 export const UpdateWebhookEndpointBody = z
@@ -26,7 +43,7 @@ export const UpdateWebhookEndpointBody = z
       .optional()
       .meta({ description: 'A disabled endpoint receives nothing; its pending deliveries are cancelled.' }),
   })
-  .meta({ id: 'UpdateWebhookEndpointBody' });
+  .meta({ id: 'UpdateWebhookEndpointBody', example: { enabled_events: ['*'], description: 'CRM sync (every event)' } });
 export type UpdateWebhookEndpointBody = z.infer<typeof UpdateWebhookEndpointBody>;
 
 export const WebhookEndpointPath = z.object({ id: idSchema('webhookEndpoint') });
@@ -41,7 +58,7 @@ export const RotateWebhookSecretBody = z
       .default(24)
       .meta({ description: 'How long deliveries keep a signature with the previous secret too (0: stop at once).' }),
   })
-  .meta({ id: 'RotateWebhookSecretBody' });
+  .meta({ id: 'RotateWebhookSecretBody', example: { overlap_hours: 24 } });
 export const ListWebhookEndpointsQuery = paginationQuery('webhookEndpoint');
 export const ListWebhookDeliveriesQuery = paginationQuery('webhookDelivery');
 

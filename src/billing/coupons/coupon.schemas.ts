@@ -30,7 +30,20 @@ export const ApplyCouponBody = z
       context.addIssue({ code: 'custom', path: ['currency'], message: 'a percentage applies in any currency; leave currency out' });
     }
   })
-  .meta({ id: 'ApplyCouponBody' });
+  .meta({
+    id: 'ApplyCouponBody',
+    // The refinement above, as JSON Schema states it: a fixed amount with its currency, or a percentage alone.
+    oneOf: [
+      {
+        required: ['amount_off', 'currency'],
+        properties: { amount_off: { type: 'integer' }, currency: { type: 'string' }, percent_off: { type: 'null' } },
+      },
+      {
+        required: ['percent_off'],
+        properties: { percent_off: { type: 'integer' }, amount_off: { type: 'null' }, currency: { type: 'null' } },
+      },
+    ],
+  });
 export type ApplyCouponBody = z.infer<typeof ApplyCouponBody>;
 
 export const AppliedCouponPath = z.object({ id: idSchema('appliedCoupon') });

@@ -20,7 +20,10 @@ export const CreateCreditNoteBody = z
     reason: z.enum(CREDIT_NOTE_REASONS),
     description: Text(500).nullish(),
   })
-  .meta({ id: 'CreateCreditNoteBody' });
+  .meta({
+    id: 'CreateCreditNoteBody',
+    example: { invoice_id: 'inv_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', amount: 1000, reason: 'order_change', description: 'Workshop shortened' },
+  });
 export type CreateCreditNoteBody = z.infer<typeof CreateCreditNoteBody>;
 
 export const CreditNotePath = z.object({ id: idSchema('creditNote') });

@@ -21,13 +21,21 @@ export const CreateInvoiceBody = z
             .int()
             .min(-Number.MAX_SAFE_INTEGER)
             .max(Number.MAX_SAFE_INTEGER)
-            .meta({ description: "Price of one unit in the currency's minor unit; negative for a discount line.", example: 25000 }),
+            .meta({
+              description:
+                "Price of one unit in the currency's minor unit; negative for a discount line. quantity x unit_amount, " +
+                'and the sum of the lines, stay within ±9007199254740991.',
+              example: 25000,
+            }),
         }),
       )
       .min(1)
       .max(100),
   })
-  .meta({ id: 'CreateInvoiceBody' });
+  .meta({
+    id: 'CreateInvoiceBody',
+    example: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', currency: 'USD', lines: [{ description: 'Onboarding workshop', quantity: 2, unit_amount: 25000 }] },
+  });
 export type CreateInvoiceBody = z.infer<typeof CreateInvoiceBody>;
 
 export const InvoicePath = z.object({ id: idSchema('invoice') });

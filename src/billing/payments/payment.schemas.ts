@@ -19,14 +19,32 @@ export const CreatePaymentBody = z
     source: Source.default('api'),
     source_id: Text(255).nullish().meta({ example: 'plink_1Nq2' }),
     source_description: Text(500).nullish().meta({ example: 'Spring sale payment link' }),
-    paid_at: Instant.nullish().meta({ description: 'When a succeeded payment was paid; defaults to now.' }),
+    paid_at: Instant.nullish().meta({ description: 'When a succeeded payment was paid (only with `status: succeeded`); defaults to now.' }),
   })
-  .meta({ id: 'CreatePaymentBody' });
+  .meta({
+    id: 'CreatePaymentBody',
+    example: {
+      customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ',
+      amount: 1999,
+      currency: 'USD',
+      status: 'succeeded',
+      source: 'payment_link',
+      source_id: 'plink_1Nq2',
+      source_description: 'Spring sale payment link',
+      paid_at: '2026-11-26T09:00:00Z',
+    },
+    // The service's rule "paid_at is set on a succeeded payment only", as JSON Schema states it.
+    dependentSchemas: {
+      paid_at: {
+        anyOf: [{ properties: { paid_at: { type: 'null' } } }, { required: ['status'], properties: { status: { const: 'succeeded' } } }],
+      },
+    },
+  });
 export type CreatePaymentBody = z.infer<typeof CreatePaymentBody>;
 
 export const SucceedPaymentBody = z
   .strictObject({ paid_at: Instant.optional().meta({ description: 'Defaults to now.' }) })
-  .meta({ id: 'SucceedPaymentBody' });
+  .meta({ id: 'SucceedPaymentBody', example: { paid_at: '2026-11-26T09:00:00Z' } });
 export type SucceedPaymentBody = z.infer<typeof SucceedPaymentBody>;
 
 export const RefundPaymentBody = z
@@ -37,7 +55,11 @@ export const RefundPaymentBody = z
       .nullish()
       .meta({ description: "Records the refund against this credit note of the payment's customer, in the same currency." }),
   })
-  .meta({ id: 'RefundPaymentBody' });
+  .meta({
+    id: 'RefundPaymentBody',
+    description: 'At most what the payment has left to refund (and, with a credit note, what the credit note has left).',
+    example: { amount: 500, reason: 'Damaged in transit' },
+  });
 export type RefundPaymentBody = z.infer<typeof RefundPaymentBody>;
 
 export const PaymentPath = z.object({ id: idSchema('payment') });

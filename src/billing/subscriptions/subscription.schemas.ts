@@ -31,7 +31,10 @@ export const CreateSubscriptionBody = z
       description: 'Defaults to now. In the future: the subscription is `pending` until then. In the past: periods count from it.',
     }),
   })
-  .meta({ id: 'CreateSubscriptionBody' });
+  .meta({
+    id: 'CreateSubscriptionBody',
+    example: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', plan_code: 'pro_monthly', amount: 4900, currency: 'USD', interval: 'month', billing_time: 'in_arrears' },
+  });
 export type CreateSubscriptionBody = z.infer<typeof CreateSubscriptionBody>;
 
 export const SubscriptionPath = z.object({ id: idSchema('subscription') });

@@ -15,9 +15,16 @@ export const CreateWalletBody = z
     name: Text(100).nullish(),
     rate_amount: Amount.default(1).meta({ description: "Price of one credit in the currency's minor unit." }),
     granted_credits: Credits.nullish().meta({ description: 'Free credits to start with.' }),
-    purchased_credits: Credits.nullish().meta({ description: 'Paid credits to start with: billed on a finalized credit invoice.' }),
+    purchased_credits: Credits.nullish().meta({
+      description:
+        'Paid credits to start with: billed on a finalized credit invoice. The balance (granted + purchased) and its worth ' +
+        '(balance x rate_amount) stay within 9007199254740991.',
+    }),
   })
-  .meta({ id: 'CreateWalletBody' });
+  .meta({
+    id: 'CreateWalletBody',
+    example: { customer_id: 'cus_01JD3Z6Q4W8V2G7R1M5K9T0XYZ', currency: 'USD', name: 'Prepaid credits', rate_amount: 100, granted_credits: 500 },
+  });
 export type CreateWalletBody = z.infer<typeof CreateWalletBody>;
 
 export const CreateWalletTransactionBody = z
@@ -31,7 +38,11 @@ export const CreateWalletTransactionBody = z
       }),
     credits: Credits,
   })
-  .meta({ id: 'CreateWalletTransactionBody' });
+  .meta({
+    id: 'CreateWalletTransactionBody',
+    description: 'Credits voided are at most the balance; a grant or purchase keeps the balance and its worth within 9007199254740991.',
+    example: { type: 'granted', credits: 500 },
+  });
 export type CreateWalletTransactionBody = z.infer<typeof CreateWalletTransactionBody>;
 
 export const WalletPath = z.object({ id: idSchema('wallet') });
