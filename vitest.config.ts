@@ -13,6 +13,9 @@ export const LONG_TESTS = [
   // worker process started with tsx.
   'test/workflows/deletion-worker-kill.test.ts',
   'test/workflows/ltv-rollup-worker-kill.test.ts',
+  // The same after a worker killed right after a send (the step's heartbeat timeout: 20 s); the
+  // file's SMTP stand-in tests come with it.
+  'test/workflows/sequence-delivery.test.ts',
   // Builds the Temporal test server with Maven into an empty cache, to prove the per-user cache.
   'test/dev/time-skipping.test.ts',
 ];
