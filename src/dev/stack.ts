@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await stopOne().catch((error: unknown) => logger.warn({ err: error }, 'a component did not stop cleanly'));
     }
   };
+  // The Temporal server's database file and the mail folder go in it too, and may start first.
+  if (options.persistent) await mkdir(options.dataDir, { recursive: true });
   // allSettled, not all: on a failure every component that did start must be known before stopping.
   const results = await Promise.allSettled([
       external.databaseUrl ??
