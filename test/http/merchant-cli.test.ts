@@ -5,7 +5,8 @@ import { startTestApi, type TestApi } from '../support/harness.js';
 
 const run = promisify(execFile);
 
-describe('merchant CLI', () => {
+// Concurrent: the tests share no rows, and most of their time is the CLI's process starting.
+describe.concurrent('merchant CLI', () => {
   let api: TestApi;
   const cli = (...args: string[]) =>
     run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'merchant', ...args], {

@@ -5,7 +5,8 @@ import { startTestApi, type TestApi } from '../support/harness.js';
 
 const run = promisify(execFile);
 
-describe('merchant CLI: settings', () => {
+// Concurrent: each test has a merchant of its own, and most of its time is the CLI's process starting.
+describe.concurrent('merchant CLI: settings', () => {
   let api: TestApi;
   const cli = (...args: string[]) =>
     run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'merchant', ...args], { env: { ...process.env, DATABASE_URL: api.config.DATABASE_URL } });

@@ -4,7 +4,10 @@ import { recordEvents } from '../../src/events/outbox.js';
 import { eventually, startTestApi, type TestApi } from '../support/harness.js';
 import { address, emailStep, mailTo, phone, sleep, smsStep, smsTo } from '../support/messaging.js';
 
-describe('sequences: tag-triggered emails and SMS on the real worker, SMTP server and Twilio stand-in', () => {
+// Concurrent: each test has a merchant, addresses and numbers of its own, and spends most of its
+// time waiting, on step delays and on the sleeps that prove nothing more is sent (40 s one after
+// another). The first runs alone: it reads the SMS's row as soon as the stand-in has the SMS.
+describe.concurrent('sequences: tag-triggered emails and SMS on the real worker, SMTP server and Twilio stand-in', () => {
   let api: TestApi;
 
   beforeAll(async () => {
@@ -42,7 +45,7 @@ describe('sequences: tag-triggered emails and SMS on the real worker, SMTP serve
       return caught.length >= count ? caught : undefined;
     }, 30_000, what);
 
-  it('tag added -> the first email arrives, signed for one-click unsubscribe, then the SMS after its delay', async () => {
+  it.sequential('tag added -> the first email arrives, signed for one-click unsubscribe, then the SMS after its delay', async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Welcome');
     const seq = await sequence(key, {
       name: 'Trial',
