@@ -20,7 +20,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 // `npm test` sends 1,500: about 19 per operation, so each one still gets its real ids, generated
 // and invalid values and broken bodies more than once, in under half a minute. `npm run
 // test:long` sends 10,000 (the same 1,500 first) and `npm run chaos` 10,000 of a random seed:
-// over 2 minutes on a quiet 2-core machine (Prisma's query compiler, the API and the generator
+// over 4 minutes on a quiet 2-core machine (Prisma's query compiler, the API and the generator
 // share one process) and much longer beside the rest of the suite: hence the generous timeout.
 // FUZZ_DEBUG=1 prints where the time went, per operation.
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1_500);
