@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/lib/ids.js';
+import { insertParkedEvent } from '../support/parked-event.js';
 import { startTestApi, type TestApi, type TestResponse } from '../support/harness.js';
 import {
   documentedOperations,
@@ -66,25 +66,7 @@ const OBJECTS: Record<string, Maker> = {
     const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: customerId } });
     return (await api.runtime.db.suppression.findFirstOrThrow({ where: { merchantId: customer.merchantId, environment: 'sandbox' } })).id;
   },
-  // A parked event: what the relay leaves after ten failed hand-overs.
-  evt: async (_call, need, api) => {
-    const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: await need('cus') } });
-    const id = newId('event');
-    await api.runtime.db.event.create({
-      data: {
-        id,
-        merchantId: customer.merchantId,
-        environment: customer.environment,
-        type: 'customer.updated',
-        customerId: customer.id,
-        data: { object: { id: customer.id } },
-        dispatchAttempts: 10,
-        dispatchError: 'examples',
-        parkedAt: new Date(),
-      },
-    });
-    return id;
-  },
+  evt: async (_call, need, api) => insertParkedEvent(api.runtime.db, await need('cus'), 'examples'),
 };
 
 /** Where an operation needs its objects in another state than the makers leave them. */

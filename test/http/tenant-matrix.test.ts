@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/lib/ids.js';
+import { insertParkedEvent } from '../support/parked-event.js';
 import { startTestApi, type TestApi } from '../support/harness.js';
 import {
   documentedOperations,
@@ -45,25 +45,7 @@ const OBJECTS: Record<string, (call: Owner, made: Made, api: TestApi) => Promise
     const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
     return (await api.runtime.db.suppression.findFirstOrThrow({ where: { merchantId: customer.merchantId, environment: 'sandbox' } })).id;
   },
-  // A parked event: what the relay leaves after ten failed hand-overs (it never claims it again).
-  evt: async (_call, made, api) => {
-    const customer = await api.runtime.db.customer.findUniqueOrThrow({ where: { id: made.get('cus') } });
-    const id = newId('event');
-    await api.runtime.db.event.create({
-      data: {
-        id,
-        merchantId: customer.merchantId,
-        environment: customer.environment,
-        type: 'customer.updated',
-        customerId: customer.id,
-        data: { object: { id: customer.id } },
-        dispatchAttempts: 10,
-        dispatchError: 'owner-only failure',
-        parkedAt: new Date(),
-      },
-    });
-    return id;
-  },
+  evt: async (_call, made, api) => insertParkedEvent(api.runtime.db, made.get('cus')!, 'owner-only failure'),
 };
 /** Operations an owner may call on its own objects without changing them. */
 const isReadOnly = (operation: DocumentedOperation) => operation.method === 'get';
