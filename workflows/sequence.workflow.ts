@@ -35,7 +35,8 @@ const MAX_STEP_CALLS_PER_RUN = 200;
  * activity, so a run keeps the definition its enrolment started with. Each step is one activity
  * that either says how long to wait (delay, send window) or sends and records the message; the
  * waits are durable timers. A stop signal ends the run before its next send; an enrol signal for
- * a newer enrolment (the customer entered again) runs it once this one has ended.
+ * a newer enrolment (the customer entered again) runs it once this one has ended. The result is
+ * `completed`, `stopped` (the enrolment exited: tag removed, customer deleted, ...) or `not_found`.
  */
 export async function sequenceWorkflow(input: SequenceRunInput): Promise<string> {
   const { workflowId } = workflowInfo();
@@ -71,7 +72,9 @@ export async function sequenceWorkflow(input: SequenceRunInput): Promise<string>
       continue;
     }
     if (result.kind === 'ended') {
-      outcome = result.reason;
+      // The enrolment left the sequence (its reason is on the enrolment): 'stopped', the same as when
+      // the stop signal is what ended the run, so the result never depends on which arrived first.
+      if (result.reason === 'completed' || result.reason === 'not_found') outcome = result.reason;
       break;
     }
     if (result.kind === 'done') {

@@ -172,6 +172,20 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
     ]);
   });
 
+  it('a run that finds its enrolment exited at its next step (no stop signal reached it) also ends stopped', async () => {
+    const { sandboxKey: key } = await api.merchant('Found exited');
+    const seq = await sequence(key, { name: 'Found', trigger_tag: 'found', steps: [emailStep('F1'), emailStep('F2', '3s')] });
+    const email = address('found');
+    const fay = await customer(key, { email, tags: ['found'] });
+    await emails(email, 1);
+    // The rows exit but nothing is signalled: the run learns it from its step activity.
+    const ended = await api.runtime.services.stores.sequenceEnrollments.exitAllOfCustomer(fay.id, new Date());
+    expect(ended.filter((row) => row.wasActive)).toHaveLength(1);
+    expect(await resultOf(seq.id, fay.id)).toBe('stopped');
+    expect((await enrollments(fay.id))[0]).toMatchObject({ status: 'exited', exitReason: 'customer_deleted' });
+    expect((await mailTo(email)).map((m) => m.subject)).toEqual(['F1']);
+  });
+
   it('no email address -> the email step is skipped with its reason and the SMS step is still sent', async () => {
     const { sandboxKey: key } = await api.merchant('No email');
     const seq = await sequence(key, { name: 'Mixed', trigger_tag: 'mixed', steps: [emailStep('Email first'), smsStep('Then a text')] });
