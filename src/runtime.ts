@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
@@ -50,6 +50,18 @@ export async function startApi(runtime: Runtime, config: Config, logger: Logger)
   // the side that closes a keep-alive connection while a client is reusing it.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // While stopping, a response still in flight closes its connection once sent: its keep-alive
+  // socket must not hold the drain open until keepAliveTimeout.
+  let stopping = false;
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_request, response: ServerResponse) => {
+    if (stopping) response.setHeader('connection', 'close');
+    inFlight.add(response);
+    response.once('close', () => {
+      inFlight.delete(response);
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -66,6 +78,8 @@ export async function startApi(runtime: Runtime, config: Config, logger: Logger)
     url: `http://localhost:${port}`,
     async stop() {
       // Stop taking connections, let in-flight requests finish, then drop idle keep-alive sockets.
+      stopping = true;
+      for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;

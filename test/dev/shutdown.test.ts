@@ -14,6 +14,9 @@ import { eventually, startTestApi, testConfig } from '../support/harness.js';
 import { startReceiver } from '../support/receiver.js';
 import { startRole } from '../support/roles.js';
 
+/** Well under the API's keep-alive timeout (65 s) and the crash drain's limit (30 s). */
+const KEEP_ALIVE_OR_CRASH_LIMIT_MS = 15_000;
+
 describe('graceful shutdown of the production roles', () => {
   it('a busy PORT stops the API at start-up with a message naming it, not a stack trace', async () => {
     const config = testConfig();
@@ -48,6 +51,8 @@ describe('graceful shutdown of the production roles', () => {
       { DATABASE_URL: config.DATABASE_URL, TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, PORT: String(port), LOG_LEVEL: 'info' },
       preload,
     );
+    const exited = once(role.child, 'exit');
+    let releasedAt = 0;
     const base = `http://127.0.0.1:${port}`;
     await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 30_000, 'api start');
 
@@ -71,26 +76,37 @@ describe('graceful shutdown of the production roles', () => {
       /** Lets the PATCH go on; answers its response, which must be 200 with the new name. */
       async release() {
         await locker.query('COMMIT');
+        releasedAt = Date.now();
         await locker.end();
         const response = await inFlight;
         expect(response.status).toBe(200);
+        // The connection the request came on is not kept alive: it would hold the drain open.
+        expect(response.headers.get('connection')).toBe('close');
         expect(((await response.json()) as { name: string }).name).toBe(name);
+      },
+      /**
+       * The exit code, once the process exits. Not a speed check: a drain still waiting out the
+       * request's keep-alive connection (65 s) or the crash drain's limit (30 s) fails it.
+       */
+      async exitCode() {
+        const [code] = await exited;
+        expect(Date.now() - releasedAt, 'the drain waited for an idle keep-alive connection').toBeLessThan(KEEP_ALIVE_OR_CRASH_LIMIT_MS);
+        return code;
       },
     };
   }
 
   it('the API drains on SIGTERM: a request in flight finishes, then it exits 0', async () => {
-    const { child, output, release } = await apiWithRequestInFlight('Shutdown', 'during shutdown');
+    const { child, output, release, exitCode } = await apiWithRequestInFlight('Shutdown', 'during shutdown');
     child.kill('SIGTERM');
     await eventually(async () => (output.join('').includes('SIGTERM received') ? true : undefined), 5_000, 'SIGTERM logged');
     await release();
-    const [code] = await once(child, 'exit');
-    expect(code, output.join('')).toBe(0);
+    expect(await exitCode(), output.join('')).toBe(0);
   }, 120_000);
 
   it('the API stops on a stray promise rejection: logged with its error, the request in flight finishes, then it exits 1', async () => {
     const hook = pathToFileURL(join(PROJECT_ROOT, 'test/support/stray-rejection.mjs')).href;
-    const { child, output, base, release } = await apiWithRequestInFlight('Stray rejection', 'during the crash', [hook]);
+    const { child, output, base, release, exitCode } = await apiWithRequestInFlight('Stray rejection', 'during the crash', [hook]);
     await fetch(`${base}/health`, { headers: { 'x-test-stray-rejection': 'forgotten await' } });
     const crashLine = await eventually(
       async () => output.join('').split('\n').find((line) => line.includes('unhandled promise rejection')),
@@ -106,8 +122,7 @@ describe('graceful shutdown of the production roles', () => {
     await expect(fetch(`${base}/health`)).rejects.toThrow();
     expect(child.exitCode).toBeNull();
     await release();
-    const [code] = await once(child, 'exit');
-    expect(code, output.join('')).toBe(1);
+    expect(await exitCode(), output.join('')).toBe(1);
   }, 120_000);
 
   describe('the worker', () => {
