@@ -1,5 +1,6 @@
 // `npm run bench` runs every measure; `npm run bench -- get post` runs some, and `npm run bench --
-// soak` the 5-minute soak, which runs only when named. Each brings what it
+// soak` the 5-minute soak, which runs only when named. The rows measured replace theirs in the
+// README's performance table (`--no-readme` to leave it). Each brings what it
 // needs on embedded defaults, measures the limit in the same run where one exists, and the table
 // is printed and written as JSON under bench/results/.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { measureLtv } from './measures/ltv.js';
 import { measureRender } from './measures/render.js';
 import { measureSoak, SOAK_ENV } from './measures/soak.js';
 import { measureWebhooks } from './measures/webhooks.js';
+import { updateReadme } from './readme.js';
 import { printTable, progress, type Row } from './table.js';
 
 const MEASURES: Record<string, (env: BenchEnvironment) => Promise<Row[]>> = {
@@ -66,6 +68,11 @@ async function main(): Promise<void> {
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), machine, measures: names, rows }, null, 2)}\n`);
   process.stdout.write(`\nwritten to ${file}\n`);
+  // The README's table takes this run's rows (`--no-readme` leaves it alone).
+  if (!process.argv.includes('--no-readme')) {
+    await updateReadme(join(PROJECT_ROOT, 'README.md'), rows, machine, new Date());
+    process.stdout.write('README.md: performance table updated\n');
+  }
 }
 
 main().catch((error: unknown) => {
