@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig, type TestUserConfig } from 'vitest/config';
 
 /**
@@ -6,8 +7,7 @@ import { configDefaults, defineConfig, type TestUserConfig } from 'vitest/config
  * (vitest.long.config.ts) runs them, `npm test` does not. docs/testing.md says what each waits for.
  */
 export const LONG_TESTS = [
-  // The API's SIGTERM drain lasts until the keep-alive connection its request came on times out
-  // (65 s), and its drain after a stray rejection until CRASH_DRAIN_LIMIT_MS (30 s).
+  // Starts the API role three times and the worker role once, each a process of its own.
   'test/dev/shutdown.test.ts',
   // A SIGKILLed worker's activity is retried only after its heartbeat timeout (10 s), on a second
   // worker process started with tsx.
@@ -27,6 +27,9 @@ export const suite: TestUserConfig = {
   globalSetup: ['test/support/global-setup.ts'],
   // Processes, not threads: the Temporal native module misbehaves in worker threads.
   pool: 'forks',
+  // Two files at a time even on 2 cores (vitest's default is one fewer than the cores): most of
+  // a file's time is spent waiting on the shared stack (timers, the worker, SMTP), not on CPU.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
   // Generous: tests that start roles as child processes run long on a busy machine.
   testTimeout: 120_000,
   hookTimeout: 120_000,
