@@ -181,7 +181,8 @@ export class SequenceEnrollmentStore {
         JOIN sequence_enrollments e ON e.customer_id = ev.customer_id AND e.merchant_id = ev.merchant_id
           AND e.environment = ev.environment::"Environment" AND e.status IN ('pending_start', 'active') AND e.enrolled_at <= ev.at
         JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
-        WHERE EXISTS (
+        -- As endIneligible: the customers' enrolments by their index, never a scan of every live one.
+        WHERE e.customer_id = ANY(${column('customerId')}::text[]) AND EXISTS (
           SELECT 1 FROM jsonb_array_elements(v.exit_events) AS g(goal)
           WHERE g.goal->>'type' = ev.type
             AND (g.goal->'match'->>'currency' IS NULL OR g.goal->'match'->>'currency' = ev.currency)
