@@ -374,7 +374,8 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
       name: 'Trial until paid',
       trigger_tag: 'trial',
       exit_events: [{ type: 'subscription.created' }, USD_GOAL],
-      steps: [emailStep('Convert 1'), emailStep('Convert 2', '5s')],
+      // The run sleeps an hour before the second step: only the stop signal can end it within the test.
+      steps: [emailStep('Convert 1'), emailStep('Convert 2', '1h')],
     });
     expect(seq.exit_events).toEqual([
       { type: 'subscription.created', match: { currency: null, min_amount: null } },
@@ -386,7 +387,9 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
     await eventually(async () => ((await enrollments(kai.id))[0]?.currentStep === 1 ? true : undefined), 30_000, 'the second step waiting');
     const payment = await pay(key, kai.id, 1500, 'USD');
 
-    expect(await resultOf(seq.id, kai.id)).toBe('stopped');
+    const run = runOf(seq.id, kai.id);
+    await eventually(async () => ((await run.describe()).status.name === 'COMPLETED' ? true : undefined), 30_000, 'the run stopped');
+    expect(await run.result()).toBe('stopped');
     const converting = await api.runtime.db.event.findFirstOrThrow({ where: { merchantId, type: 'payment.succeeded' } });
     expect((converting.data as { object: { id: string } }).object.id).toBe(payment.id);
     const [row] = await enrollments(kai.id);
@@ -398,19 +401,18 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
     await api.runtime.db.event.update({ where: { id: converting.id }, data: { dispatchedAt: null } });
     await relayed(merchantId);
     expect(await enrollments(kai.id)).toEqual([row]);
-    await sleep(5_000);
     expect(await stepSubjects(email, 'Convert')).toEqual(['Convert 1']);
     expect((await messages(kai.id)).filter((m) => m.kind === 'sequence').map((m) => m.step)).toEqual([0]);
   });
 
-  it("events that miss the exit event (another currency, below the minimum, another type, another tenant's) leave the enrolment running to completion", async () => {
+  it("events that miss the exit event (another currency, below the minimum, another type, another tenant's) leave the enrolment running", async () => {
     const { sandboxKey: key, merchantId } = await api.merchant('Not converted');
     const other = await api.merchant('Other tenant');
-    const seq = await sequence(key, { name: 'Paid or not', trigger_tag: 'lead', exit_events: [USD_GOAL], steps: [emailStep('Miss 1'), emailStep('Miss 2', '4s')] });
+    const seq = await sequence(key, { name: 'Paid or not', trigger_tag: 'lead', exit_events: [USD_GOAL], steps: [emailStep('Miss 1'), emailStep('Miss 2', '1h')] });
     const email = address('missed');
     const lou = await customer(key, { email, tags: ['lead'] });
     await emails(email, 1, 'the first step');
-    await eventually(async () => ((await enrollments(lou.id))[0]?.status === 'active' ? true : undefined), 30_000, 'the enrolment active');
+    await eventually(async () => ((await enrollments(lou.id))[0]?.currentStep === 1 ? true : undefined), 30_000, 'the second step waiting');
     await pay(key, lou.id, 5000, 'EUR');
     await pay(key, lou.id, 999, 'USD');
     await pay(key, lou.id, 5000, 'USD', 'pending');
@@ -425,11 +427,33 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
     await forged(merchantId, 'live');
     await relayed(merchantId);
     await relayed(other.merchantId);
-    expect((await enrollments(lou.id))[0]).toMatchObject({ status: 'active', exitReason: null });
+    // Every event was handed over while the run waits its hour: the enrolment goes on.
+    expect((await enrollments(lou.id))[0]).toMatchObject({ status: 'active', currentStep: 1, exitReason: null, convertedEventId: null });
+    const run = runOf(seq.id, lou.id);
+    expect((await run.describe()).status.name).toBe('RUNNING');
+    expect(await stepSubjects(email, 'Miss')).toEqual(['Miss 1']);
+    expect((await api.request('DELETE', `/v1/sequences/${seq.id}/enrollments/${lou.id}`, { key })).body).toMatchObject({ exit_reason: 'removed' });
+    expect(await run.result()).toBe('stopped');
+  });
 
-    expect(await resultOf(seq.id, lou.id)).toBe('completed');
-    expect((await enrollments(lou.id))[0]).toMatchObject({ status: 'completed', exitReason: null, convertedEventId: null });
-    expect((await stepSubjects(email, 'Miss')).sort()).toEqual(['Miss 1', 'Miss 2']);
+  it('a goal event relayed in the same batch as the tag that enrols the customer ends the new enrolment before its run starts', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Same batch');
+    const seq = await sequence(key, { name: 'Quick payer', trigger_tag: 'quick', exit_events: [USD_GOAL], steps: [emailStep('Quick 1')] });
+    const email = address('quick');
+    const max = await customer(key, { email });
+    // The tag and the payment committed together: the relay hands both over in one batch, tag first.
+    await api.runtime.db.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE customers SET tags = ARRAY['quick'] WHERE id = ${max.id}`;
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [
+        { type: 'customer.tag_added', object: max, customerId: max.id, extra: { tag: 'quick' } },
+        { type: 'payment.succeeded', object: { id: 'pay_quick', object: 'payment', amount: 2000, currency: 'USD' }, customerId: max.id },
+      ]);
+    });
+    await relayed(merchantId);
+    const [row] = await enrollments(max.id);
+    expect(row).toMatchObject({ sequenceId: seq.id, status: 'exited', exitReason: 'converted', startedAt: null });
+    await sleep(1_500);
+    expect(await messages(max.id)).toEqual([]);
   });
 
   it('validates exit events, naming each field; an edit of them is a new version', async () => {
