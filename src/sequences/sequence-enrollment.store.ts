@@ -6,81 +6,16 @@ import type { Scope } from '../lib/scope.js';
 import type { Channel } from '../messaging/message.schemas.js';
 import type { MessageStore, SendingColumns } from '../messaging/message.store.js';
 import type { SuppressionStore } from '../messaging/suppression.store.js';
+import type { GoalEvent } from './sequence.goals.js';
 import { enrollmentInclude, type EnrollmentRow } from './sequence.serializer.js';
+import type { Ended, StepClaim, StepInput, StepMove, StepRun, TagEnrollment } from './sequence-enrollment.types.js';
 
-/** What a step needs of its enrolment, version, customer and merchant: read in one query. */
-export interface StepRun {
-  id: string;
-  status: string;
-  currentStep: number;
-  stepDueAt: Date | null;
-  enrolledAt: Date;
-  startedAt: Date | null;
-  nextSendAt: Date | null;
-  exitReason: string | null;
-  merchantId: string;
-  environment: 'sandbox' | 'live';
-  sequenceId: string;
-  version: number;
-  steps: unknown;
-  customerId: string;
-  name: string | null;
-  email: string | null;
-  phone: string | null;
-  metadata: unknown;
-  tags: string[] | null;
-  timezone: string | null;
-  merchantName: string;
-  merchantTimezone: string;
-}
-
-/** One due step of an enrolment: the workflow's input, its message's key. */
-export interface StepInput {
-  enrollmentId: string;
-  step: number;
-  key: string;
-}
-
-/** What the claim of a due step found, under the enrolment's row lock (see claimStep). */
-export interface StepClaim {
-  status: string;
-  currentStep: number;
-  reason: string | null;
-  email: string | null;
-  phone: string | null;
-  optedOut: boolean;
-  suppressed: boolean;
-  existingId: string | null;
-  existingStatus: string | null;
-  insertedId: string | null;
-}
-
-/** An enrolment moved past a step: to the next one (due then, expected to go out then), or completed. */
-export interface StepMove {
-  step: number;
-  completed: boolean;
-  stepDueAt: Date | null;
-  nextSendAt: Date | null;
-  at: Date;
-}
-
-/** A live enrolment that was just ended: its workflow is told to stop. */
-export interface Ended {
-  id: string;
-  sequenceId: string;
-  customerId: string;
-  wasActive: boolean;
-}
-
-/** An enrolment of a customer who gained a trigger tag, at the moment of the event. */
-export interface TagEnrollment {
-  id: string;
-  sequenceId: string;
-  customerId: string;
-  at: Date;
-}
+export type { Ended, StepClaim, StepInput, StepMove, StepRun, TagEnrollment } from './sequence-enrollment.types.js';
 
 const LIVE_STATUSES: SequenceEnrollment['status'][] = ['pending_start', 'active'];
+
+type EndedRow = { id: string; sequence_id: string; customer_id: string; was: string };
+const toEnded = (row: EndedRow): Ended => ({ id: row.id, sequenceId: row.sequence_id, customerId: row.customer_id, wasActive: row.was === 'active' });
 
 /**
  * Why a live enrolment may not go on, from the current state of its customer, sequence, the
@@ -209,7 +144,7 @@ export class SequenceEnrollmentStore {
 
   /** Ends the live enrolments of these customers that may not go on (see exitReasonSql). */
   async endIneligible(tx: DbTx, customerIds: string[], endedAt: Date): Promise<Ended[]> {
-    const rows = await tx.$queryRaw<{ id: string; sequence_id: string; customer_id: string; was: string }[]>`
+    const rows = await tx.$queryRaw<EndedRow[]>`
       WITH candidates AS (
         SELECT e.id, e.status::text AS was, ${this.exitReason} AS reason
         FROM sequence_enrollments e
@@ -223,18 +158,54 @@ export class SequenceEnrollmentStore {
       FROM candidates
       WHERE e.id = candidates.id AND candidates.reason IS NOT NULL AND e.status IN ('pending_start', 'active')
       RETURNING e.id, e.sequence_id, e.customer_id, candidates.was`;
-    return rows.map((row) => ({ id: row.id, sequenceId: row.sequence_id, customerId: row.customer_id, wasActive: row.was === 'active' }));
+    return rows.map(toEnded);
+  }
+
+  /**
+   * Ends, as `converted` with the event's id, the live enrolments whose version names one of these
+   * events among its exit events (type, currency, minimum amount), in one statement. Only the
+   * event's tenant and customer, and only enrolments from before the event: a re-delivered event
+   * finds its enrolment ended, and never ends the customer's next one. The earliest event wins.
+   */
+  async endConverted(tx: DbTx, events: GoalEvent[], endedAt: Date): Promise<Ended[]> {
+    const column = <K extends keyof GoalEvent>(key: K) => events.map((event) => event[key]);
+    const rows = await tx.$queryRaw<EndedRow[]>`
+      WITH ev AS (
+        SELECT * FROM unnest(${column('id')}::text[], ${column('merchantId')}::text[], ${column('environment')}::text[], ${column('customerId')}::text[],
+          ${column('type')}::text[], ${column('currency')}::text[], ${column('amount')}::text[], ${column('at')}::timestamptz[])
+          AS ev(id, merchant_id, environment, customer_id, type, currency, amount, at)
+      ),
+      hits AS (
+        SELECT DISTINCT ON (e.id) e.id, e.status::text AS was, ev.id AS event_id
+        FROM ev
+        JOIN sequence_enrollments e ON e.customer_id = ev.customer_id AND e.merchant_id = ev.merchant_id
+          AND e.environment = ev.environment::"Environment" AND e.status IN ('pending_start', 'active') AND e.enrolled_at <= ev.at
+        JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
+        -- As endIneligible: the customers' enrolments by their index, never a scan of every live one.
+        WHERE e.customer_id = ANY(${column('customerId')}::text[]) AND EXISTS (
+          SELECT 1 FROM jsonb_array_elements(v.exit_events) AS g(goal)
+          WHERE g.goal->>'type' = ev.type
+            AND (g.goal->'match'->>'currency' IS NULL OR g.goal->'match'->>'currency' = ev.currency)
+            AND (g.goal->'match'->>'min_amount' IS NULL OR ev.amount::numeric >= (g.goal->'match'->>'min_amount')::numeric))
+        ORDER BY e.id, ev.at, ev.id
+      )
+      UPDATE sequence_enrollments e
+      SET status = 'exited', exit_reason = 'converted', converted_event_id = hits.event_id, ended_at = ${endedAt}, next_send_at = NULL, updated_at = now()
+      FROM hits
+      WHERE e.id = hits.id AND e.status IN ('pending_start', 'active')
+      RETURNING e.id, e.sequence_id, e.customer_id, hits.was`;
+    return rows.map(toEnded);
   }
 
   /** Every live enrolment of the customer ends (`customer_deleted`), whatever its state. */
   async exitAllOfCustomer(customerId: string, endedAt: Date): Promise<Ended[]> {
-    const rows = await this.db.$queryRaw<{ id: string; sequence_id: string; customer_id: string; was: string }[]>`
+    const rows = await this.db.$queryRaw<EndedRow[]>`
       UPDATE sequence_enrollments e
       SET status = 'exited', exit_reason = 'customer_deleted', ended_at = ${endedAt}, next_send_at = NULL, updated_at = now()
       FROM (SELECT id, status::text AS was FROM sequence_enrollments WHERE customer_id = ${customerId} AND status IN ('pending_start', 'active')) old
       WHERE e.id = old.id AND e.status IN ('pending_start', 'active')
       RETURNING e.id, e.sequence_id, e.customer_id, old.was`;
-    return rows.map((row) => ({ id: row.id, sequenceId: row.sequence_id, customerId: row.customer_id, wasActive: row.was === 'active' }));
+    return rows.map(toEnded);
   }
 
   /** The sequences with enrolments pending since before `enrolledBefore` and not claimed by an enroller now. */

@@ -2,11 +2,12 @@ import type { DbTx } from '../db.js';
 import type { BusEvent, EventSubscriber } from '../events/event-bus.js';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
+import { goalEvent, type GoalEvent } from './sequence.goals.js';
 import type { SequenceService } from './sequence.service.js';
 import type { Ended, SequenceEnrollmentStore } from './sequence-enrollment.store.js';
 import type { SequenceStore } from './sequence.store.js';
 
-/** The events that can start or end an enrolment. */
+/** The events that can start an enrolment or make it ineligible (any other may reach a conversion goal). */
 const RELEVANT = new Set(['customer.tag_added', 'customer.tag_removed', 'customer.deleted', 'customer.unsubscribed']);
 
 export interface SequenceReactionDeps {
@@ -25,27 +26,38 @@ export interface SequenceReactionDeps {
 export function sequenceReactions(deps: SequenceReactionDeps): EventSubscriber {
   return {
     name: 'sequences',
-    wants: (event) => RELEVANT.has(event.type) && event.customerId !== null,
+    wants: (event) => event.customerId !== null && (RELEVANT.has(event.type) || goalEvent(event) !== undefined),
     handle: (tx, events) => applyEvents(deps, tx, events),
   };
 }
 
 /**
- * In the relay's transaction, for a batch of customer events: ends the live enrolments their
- * customers' current state no longer allows (tag lost, exit tag, unsubscribed, deleted), then
- * enrols the customers who gained a trigger tag (current state again: a tag gained and lost
- * before the relay enrols nobody). Set-based: a batch of 500 tag events costs a few statements.
- * Returns what to do after the commit: wake the enrollers, stop the ended workflows.
+ * In the relay's transaction, for a batch of customer events: ends the live enrolments whose
+ * version's exit events one of them reaches (`converted`), then those their customers' current
+ * state no longer allows (tag lost, exit tag, unsubscribed, deleted), then enrols the customers
+ * who gained a trigger tag (current state again: a tag gained and lost before the relay enrols
+ * nobody); an enrolment made here whose goal a later event of the batch reaches ends too.
+ * Set-based: a batch of 500 events costs a few statements. Returns what to do after the commit:
+ * wake the enrollers, stop the ended workflows.
  */
 async function applyEvents(deps: SequenceReactionDeps, tx: DbTx, events: BusEvent[]): Promise<(() => Promise<void>) | undefined> {
-  const customerIds = [...new Set(events.flatMap((event) => (event.customerId ? [event.customerId] : [])))];
-  const ended: Ended[] = customerIds.length > 0 ? await deps.enrollments.endIneligible(tx, customerIds, deps.clock.now()) : [];
+  const now = deps.clock.now();
+  const goals = events.flatMap((event) => goalEvent(event) ?? []);
+  const converted = await endConverted(deps, tx, goals, now);
+  const customerIds = [...new Set(events.flatMap((event) => (event.customerId && RELEVANT.has(event.type) ? [event.customerId] : [])))];
+  const ended: Ended[] = customerIds.length > 0 ? await deps.enrollments.endIneligible(tx, customerIds, now) : [];
   const added = events.filter((event) => event.type === 'customer.tag_added' && event.customerId && typeof event.data.tag === 'string');
   const enrolled = added.length > 0 ? await enrollTagged(deps, tx, added) : [];
+  if (enrolled.length > 0) converted.push(...(await endConverted(deps, tx, goals, now)));
+  ended.push(...converted);
   if (ended.length === 0 && enrolled.length === 0) return undefined;
   return async () => {
     await Promise.all([deps.sequences.nudgeEnrollers(enrolled), deps.sequences.signalStops(ended)]);
   };
+}
+
+async function endConverted({ enrollments }: SequenceReactionDeps, tx: DbTx, goals: GoalEvent[], at: Date): Promise<Ended[]> {
+  return goals.length > 0 ? enrollments.endConverted(tx, goals, at) : [];
 }
 
 async function enrollTagged({ store, enrollments }: SequenceReactionDeps, tx: DbTx, events: BusEvent[]): Promise<{ id: string; merchantId: string }[]> {

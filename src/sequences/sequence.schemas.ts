@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { CustomerPath, Tag } from '../customers/customer.schemas.js';
+import { Currency, CustomerPath, Tag } from '../customers/customer.schemas.js';
 import { parseDuration } from '../lib/duration.js';
 import { idSchema } from '../lib/ids.js';
 import { ListEnvelope, paginationQuery } from '../lib/pagination.js';
 import { integerRangePattern, NOT_BLANK_PATTERN } from '../lib/validation.js';
 import { parseSendWindow, SEND_WINDOW_PATTERN } from './send-window.js';
+import { GOAL_EVENT_TYPES, unmatchableField } from './sequence.goals.js';
 
 export const MAX_STEPS = 50;
+export const MAX_EXIT_EVENTS = 10;
 const MAX_DELAY_MS = 366 * 86_400_000;
 const TEMPLATE_MAX = 100_000;
 
@@ -60,6 +62,45 @@ export const SequenceStep = z
   .meta({ id: 'SequenceStep' });
 export type SequenceStep = z.output<typeof SequenceStep>;
 
+const GoalMatch = z
+  .strictObject({
+    currency: Currency.optional().meta({ description: "The event's object is in this currency (ISO 4217, any case)." }),
+    min_amount: z
+      .number()
+      .int('expected an integer amount in minor units')
+      .min(0, 'expected a non-negative amount in minor units')
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta({
+        description:
+          "The object's amount is at least this, in integer minor units: a payment's, subscription's or credit note's `amount`, an invoice's `total`.",
+        example: 1000,
+      }),
+  })
+  .meta({ id: 'SequenceExitEventMatch', description: 'Every field given must hold; a field the event type does not carry is refused.' });
+
+export const ExitEventInput = z
+  .strictObject({
+    type: z.enum(GOAL_EVENT_TYPES).meta({ description: 'An event type of the catalogue (not those of a deletion).', example: 'payment.succeeded' }),
+    match: GoalMatch.optional(),
+  })
+  .superRefine((goal, ctx) => {
+    for (const field of ['currency', 'min_amount'] as const) {
+      const reason = goal.match?.[field] === undefined ? undefined : unmatchableField(goal.type, field);
+      if (reason) ctx.addIssue({ code: 'custom', path: ['match', field], message: reason });
+    }
+  })
+  .meta({ id: 'SequenceExitEvent' });
+export type ExitEventInput = z.output<typeof ExitEventInput>;
+const ExitEvents = z
+  .array(ExitEventInput)
+  .max(MAX_EXIT_EVENTS, `at most ${MAX_EXIT_EVENTS} exit events`)
+  .meta({
+    description:
+      "Conversion goals: when an event of one of these types (and match) of an enrolled customer is relayed, the enrolment ends with `exit_reason: converted` before its next send. Versioned like the steps.",
+    example: [{ type: 'payment.succeeded', match: { currency: 'USD', min_amount: 1000 } }],
+  });
+
 const Reentry = z.enum(['once', 'after_exit']).meta({
   description: '`once`: a customer enters at most once ever; `after_exit`: again after leaving (completed or exited) when they gain the tag again.',
 });
@@ -71,6 +112,7 @@ export const CreateSequenceBody = z
     exit_tag: Tag.nullish().meta({ description: 'Gaining this tag ends the enrolment before its next send; differs from trigger_tag.', example: 'paying' }),
     reentry: Reentry.default('once'),
     steps: z.array(SequenceStep).min(1).max(MAX_STEPS),
+    exit_events: ExitEvents.default([]),
   })
   .meta({
     id: 'CreateSequenceBody',
@@ -79,6 +121,7 @@ export const CreateSequenceBody = z
       trigger_tag: 'trial',
       exit_tag: 'paying',
       reentry: 'once',
+      exit_events: [{ type: 'payment.succeeded', match: { currency: 'USD', min_amount: 1000 } }],
       steps: [
         { channel: 'email', delay: '0s', template: { subject: 'Welcome, {{ customer.first_name }}', text: 'Your trial has started.' } },
         { channel: 'sms', delay: '3d', send_window: '09:00-18:00', template: { body: 'Hi {{ customer.first_name }}, your trial ends tomorrow.' } },
@@ -94,11 +137,12 @@ export const UpdateSequenceBody = z
     exit_tag: Tag.nullish().meta({ description: 'Differs from trigger_tag (the one given, else the current one).' }),
     reentry: Reentry.optional(),
     steps: z.array(SequenceStep).min(1).max(MAX_STEPS).optional(),
+    exit_events: ExitEvents.optional(),
   })
   .meta({
     id: 'UpdateSequenceBody',
     example: { name: 'Trial nurture (v2)', exit_tag: 'churned' },
-    description: 'A change to the tags or steps makes a new version: running enrolments keep the version they started with.',
+    description: 'A change to the tags, steps or exit events makes a new version: running enrolments keep the version they started with.',
   });
 export type UpdateSequenceBody = z.output<typeof UpdateSequenceBody>;
 
@@ -122,6 +166,13 @@ const StepOutput = z
   })
   .meta({ id: 'SequenceStepObject' });
 
+const ExitEventObject = z
+  .object({
+    type: z.string().meta({ example: 'payment.succeeded' }),
+    match: z.object({ currency: z.string().nullable().meta({ example: 'USD' }), min_amount: z.number().int().nullable().meta({ example: 1000 }) }),
+  })
+  .meta({ id: 'SequenceExitEventObject' });
+
 export const SequenceObject = z
   .object({
     id: z.string().meta({ example: 'seq_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' }),
@@ -131,8 +182,9 @@ export const SequenceObject = z
     exit_tag: z.string().nullable(),
     reentry: z.enum(['once', 'after_exit']),
     status: z.enum(['active', 'archived']),
-    version: z.number().int().meta({ description: 'Increases with each change of tags or steps.' }),
+    version: z.number().int().meta({ description: 'Increases with each change of tags, steps or exit events.' }),
     steps: z.array(StepOutput),
+    exit_events: z.array(ExitEventObject),
     created: z.iso.datetime(),
     updated: z.iso.datetime(),
     archived: z.iso.datetime().nullable(),
@@ -157,7 +209,11 @@ export const EnrollmentObject = z
     exit_reason: z
       .string()
       .nullable()
-      .meta({ description: '`tag_removed`, `exit_tag`, `unsubscribed`, `customer_deleted`, `sequence_archived` or `removed`.' }),
+      .meta({ description: '`tag_removed`, `exit_tag`, `converted`, `unsubscribed`, `customer_deleted`, `sequence_archived` or `removed`.' }),
+    converted_event_id: z
+      .string()
+      .nullable()
+      .meta({ description: 'With `exit_reason: converted`, the event that reached one of the exit events.', example: 'evt_01JD3Z6Q4W8V2G7R1M5K9T0XYZ' }),
     skipped_steps: z.array(
       z.object({ step: z.number().int(), channel: z.enum(['email', 'sms']), reason: z.string(), at: z.iso.datetime() }),
     ),

@@ -1,5 +1,6 @@
 import { workflowIds } from '../../workflows/definitions.js';
 import type { Sequence, SequenceEnrollment } from '../generated/prisma/client.js';
+import type { ExitEvent } from './sequence.goals.js';
 import type { EnrollmentObject, SequenceObject, SequenceStep } from './sequence.schemas.js';
 
 export function serializeSequence(sequence: Sequence): SequenceObject {
@@ -13,6 +14,7 @@ export function serializeSequence(sequence: Sequence): SequenceObject {
     status: sequence.status,
     version: sequence.version,
     steps: (sequence.steps as unknown as SequenceStep[]).map((step) => ({ ...step, send_window: step.send_window ?? null })),
+    exit_events: sequence.exitEvents as unknown as ExitEvent[],
     created: sequence.createdAt.toISOString(),
     updated: sequence.updatedAt.toISOString(),
     archived: sequence.archivedAt?.toISOString() ?? null,
@@ -50,6 +52,7 @@ export function serializeEnrollment(enrollment: EnrollmentRow): EnrollmentObject
     steps_total: (enrollment.definition.steps as unknown[]).length,
     next_send_at: enrollment.status === 'active' || enrollment.status === 'pending_start' ? (enrollment.nextSendAt?.toISOString() ?? null) : null,
     exit_reason: enrollment.exitReason,
+    converted_event_id: enrollment.convertedEventId,
     skipped_steps: enrollment.messages.map((message) => ({
       step: message.step ?? 0,
       channel: message.channel,

@@ -18,9 +18,11 @@ import { smsSize } from '../messaging/sms-segments.js';
 import type { SuppressionStore } from '../messaging/suppression.store.js';
 import { templateContext, type StepRenderOutcome } from './sequence.render.js';
 import { atStep, type SequenceRenderer } from './sequence.renderer.js';
+import type { ExitEvent } from './sequence.goals.js';
 import type {
   CreateSequenceBody,
   EnrollmentObject,
+  ExitEventInput,
   ListEnrollmentsQuery,
   PreviewObject,
   SequenceObject,
@@ -90,6 +92,7 @@ export class SequenceService {
         exitTag: body.exit_tag ?? null,
         reentry: body.reentry,
         steps: steps as unknown as Prisma.InputJsonArray,
+        exitEvents: normalizeExitEvents(body.exit_events) as unknown as Prisma.InputJsonArray,
       });
       await this.deps.store.insertVersion(tx, sequence);
       const result = serializeSequence(sequence);
@@ -107,7 +110,7 @@ export class SequenceService {
     return serializeSequence(await this.find(this.deps.db, scope, id));
   }
 
-  /** A change to the tags or steps is a new version; enrolments already running keep theirs. */
+  /** A change to the tags, steps or exit events is a new version; enrolments already running keep theirs. */
   async update(write: WriteContext<SequenceObject>, id: string, body: UpdateSequenceBody): Promise<SequenceObject> {
     // New steps are rendered before the transaction: no row lock is held while they render.
     if (body.steps) await this.checkTemplates(normalizeSteps(body.steps), body.trigger_tag ?? (await this.find(this.deps.db, write, id)).triggerTag);
@@ -118,14 +121,19 @@ export class SequenceService {
       const triggerTag = body.trigger_tag ?? current.triggerTag;
       const exitTag = body.exit_tag === undefined ? current.exitTag : body.exit_tag;
       validateTags(triggerTag, exitTag);
+      const exitEvents = body.exit_events ? normalizeExitEvents(body.exit_events) : (current.exitEvents as unknown as ExitEvent[]);
       const definitionChanged =
-        triggerTag !== current.triggerTag || exitTag !== current.exitTag || JSON.stringify(steps) !== JSON.stringify(current.steps);
+        triggerTag !== current.triggerTag ||
+        exitTag !== current.exitTag ||
+        JSON.stringify(steps) !== JSON.stringify(current.steps) ||
+        JSON.stringify(exitEvents) !== JSON.stringify(current.exitEvents);
       const sequence = await this.deps.store.update(tx, current.id, {
         ...(body.name !== undefined && { name: body.name }),
         ...(body.reentry !== undefined && { reentry: body.reentry }),
         triggerTag,
         exitTag,
         steps: steps as unknown as Prisma.InputJsonArray,
+        exitEvents: exitEvents as unknown as Prisma.InputJsonArray,
         ...(definitionChanged && { version: current.version + 1 }),
       });
       if (definitionChanged) await this.deps.store.insertVersion(tx, sequence);
@@ -350,6 +358,14 @@ export function skipReasonFor(channel: 'email' | 'sms', recipient: string | null
 
 function validateTags(triggerTag: string, exitTag: string | null): void {
   if (exitTag !== null && exitTag === triggerTag) throw ValidationError.field('exit_tag', 'exit_tag must differ from trigger_tag');
+}
+
+/**
+ * Goals are stored as the API shows them, every match field explicit (null: any), in the key order
+ * jsonb keeps, so an unchanged list compares equal to the stored one.
+ */
+function normalizeExitEvents(goals: ExitEventInput[]): ExitEvent[] {
+  return goals.map((goal) => ({ type: goal.type, match: { currency: goal.match?.currency ?? null, min_amount: goal.match?.min_amount ?? null } }));
 }
 
 /** Steps are stored as the API shows them, with an explicit null window. */

@@ -38,6 +38,7 @@ export class SequenceStore {
         triggerTag: sequence.triggerTag,
         exitTag: sequence.exitTag,
         steps: sequence.steps as Prisma.InputJsonArray,
+        exitEvents: sequence.exitEvents as Prisma.InputJsonArray,
       },
     });
   }

@@ -356,4 +356,146 @@ describe.concurrent('sequences: tag-triggered emails and SMS on the real worker,
     await sleep(4_000);
     expect(await mailTo(email)).toHaveLength(1);
   });
+
+  // Conversion goals. A payment also sends its receipt to the customer: only the steps' subjects count.
+  const stepSubjects = async (to: string, prefix: string) => (await mailTo(to)).map((m) => m.subject).filter((subject) => subject.startsWith(prefix));
+  const pay = async (key: string, customerId: string, amount: number, currency: string, status = 'succeeded') => {
+    const paid = await api.request('POST', '/v1/payments', { key, body: { customer_id: customerId, amount, currency, status } });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+    return paid.body;
+  };
+  const relayed = (merchantId: string) =>
+    eventually(async () => ((await api.runtime.db.event.count({ where: { merchantId, dispatchedAt: null } })) === 0 ? true : undefined), 30_000, 'the events relayed');
+  const USD_GOAL = { type: 'payment.succeeded', match: { currency: 'usd', min_amount: 1000 } };
+
+  it('a payment reaching an exit event ends the enrolment `converted` mid-delay with its event id, the run stops and the next step never goes out; a re-delivered event changes nothing', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Converted');
+    const seq = await sequence(key, {
+      name: 'Trial until paid',
+      trigger_tag: 'trial',
+      exit_events: [{ type: 'subscription.created' }, USD_GOAL],
+      // The run sleeps an hour before the second step: only the stop signal can end it within the test.
+      steps: [emailStep('Convert 1'), emailStep('Convert 2', '1h')],
+    });
+    expect(seq.exit_events).toEqual([
+      { type: 'subscription.created', match: { currency: null, min_amount: null } },
+      { type: 'payment.succeeded', match: { currency: 'USD', min_amount: 1000 } },
+    ]);
+    const email = address('converted');
+    const kai = await customer(key, { email, tags: ['trial'] });
+    await emails(email, 1, 'the first step');
+    await eventually(async () => ((await enrollments(kai.id))[0]?.currentStep === 1 ? true : undefined), 30_000, 'the second step waiting');
+    const payment = await pay(key, kai.id, 1500, 'USD');
+
+    const run = runOf(seq.id, kai.id);
+    await eventually(async () => ((await run.describe()).status.name === 'COMPLETED' ? true : undefined), 30_000, 'the run stopped');
+    expect(await run.result()).toBe('stopped');
+    const converting = await api.runtime.db.event.findFirstOrThrow({ where: { merchantId, type: 'payment.succeeded' } });
+    expect((converting.data as { object: { id: string } }).object.id).toBe(payment.id);
+    const [row] = await enrollments(kai.id);
+    expect(row).toMatchObject({ status: 'exited', exitReason: 'converted', convertedEventId: converting.id });
+    const view = await api.request('GET', `/v1/customers/${kai.id}/enrollments`, { key });
+    expect(view.body.data).toEqual([expect.objectContaining({ status: 'exited', exit_reason: 'converted', converted_event_id: converting.id, next_send_at: null })]);
+
+    // The relay hands the same event over again: the ended enrolment stays as it was.
+    await api.runtime.db.event.update({ where: { id: converting.id }, data: { dispatchedAt: null } });
+    await relayed(merchantId);
+    expect(await enrollments(kai.id)).toEqual([row]);
+    expect(await stepSubjects(email, 'Convert')).toEqual(['Convert 1']);
+    expect((await messages(kai.id)).filter((m) => m.kind === 'sequence').map((m) => m.step)).toEqual([0]);
+  });
+
+  it("events that miss the exit event (another currency, below the minimum, another type, another tenant's) leave the enrolment running", async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Not converted');
+    const other = await api.merchant('Other tenant');
+    const seq = await sequence(key, { name: 'Paid or not', trigger_tag: 'lead', exit_events: [USD_GOAL], steps: [emailStep('Miss 1'), emailStep('Miss 2', '1h')] });
+    const email = address('missed');
+    const lou = await customer(key, { email, tags: ['lead'] });
+    await emails(email, 1, 'the first step');
+    await eventually(async () => ((await enrollments(lou.id))[0]?.currentStep === 1 ? true : undefined), 30_000, 'the second step waiting');
+    await pay(key, lou.id, 5000, 'EUR');
+    await pay(key, lou.id, 999, 'USD');
+    await pay(key, lou.id, 5000, 'USD', 'pending');
+    // The same customer id in events of another tenant and of the live environment: never this enrolment's.
+    const forged = (merchant: string, environment: 'sandbox' | 'live') =>
+      api.runtime.db.$transaction((tx) =>
+        recordEvents(tx, { merchantId: merchant, environment }, [
+          { type: 'payment.succeeded', object: { id: 'pay_forged', object: 'payment', amount: 5000, currency: 'USD' }, customerId: lou.id },
+        ]),
+      );
+    await forged(other.merchantId, 'sandbox');
+    await forged(merchantId, 'live');
+    await relayed(merchantId);
+    await relayed(other.merchantId);
+    // Every event was handed over while the run waits its hour: the enrolment goes on.
+    expect((await enrollments(lou.id))[0]).toMatchObject({ status: 'active', currentStep: 1, exitReason: null, convertedEventId: null });
+    const run = runOf(seq.id, lou.id);
+    expect((await run.describe()).status.name).toBe('RUNNING');
+    expect(await stepSubjects(email, 'Miss')).toEqual(['Miss 1']);
+    expect((await api.request('DELETE', `/v1/sequences/${seq.id}/enrollments/${lou.id}`, { key })).body).toMatchObject({ exit_reason: 'removed' });
+    expect(await run.result()).toBe('stopped');
+  });
+
+  it('a goal event relayed in the same batch as the tag that enrols the customer ends the new enrolment before its run starts', async () => {
+    const { sandboxKey: key, merchantId } = await api.merchant('Same batch');
+    const seq = await sequence(key, { name: 'Quick payer', trigger_tag: 'quick', exit_events: [USD_GOAL], steps: [emailStep('Quick 1')] });
+    const email = address('quick');
+    const max = await customer(key, { email });
+    // The tag and the payment committed together: the relay hands both over in one batch, tag first.
+    await api.runtime.db.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE customers SET tags = ARRAY['quick'] WHERE id = ${max.id}`;
+      await recordEvents(tx, { merchantId, environment: 'sandbox' }, [
+        { type: 'customer.tag_added', object: max, customerId: max.id, extra: { tag: 'quick' } },
+        { type: 'payment.succeeded', object: { id: 'pay_quick', object: 'payment', amount: 2000, currency: 'USD' }, customerId: max.id },
+      ]);
+    });
+    await relayed(merchantId);
+    const [row] = await enrollments(max.id);
+    expect(row).toMatchObject({ sequenceId: seq.id, status: 'exited', exitReason: 'converted', startedAt: null });
+    await sleep(1_500);
+    expect(await messages(max.id)).toEqual([]);
+  });
+
+  it('validates exit events, naming each field; an edit of them is a new version', async () => {
+    const { sandboxKey: key } = await api.merchant('Exit events');
+    const body = (exitEvents: unknown) => ({ name: 'Goals', trigger_tag: 'goal', exit_events: exitEvents, steps: [emailStep('Goal')] });
+    const refused = await api.request('POST', '/v1/sequences', {
+      key,
+      body: body([
+        { type: 'payment.exploded' },
+        { type: 'payment.succeeded', match: { colour: 'red' } },
+        { type: 'customer.tag_added', match: { min_amount: 5 } },
+        { type: 'invoice.finalized', match: { min_amount: -1 } },
+        { type: 'payment.succeeded', match: { min_amount: 10.5 } },
+        { type: 'subscription.created', match: { currency: 'dollars' } },
+        { type: 'customer.deleted' },
+        { type: 'wallet_transaction.created', match: { currency: 'USD' } },
+      ]),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.errors).toEqual([
+      { param: 'exit_events.0.type', message: expect.stringContaining('payment.succeeded') },
+      { param: 'exit_events.1.match.colour', message: "Unknown field 'colour'" },
+      { param: 'exit_events.2.match.min_amount', message: expect.stringContaining('customer.tag_added events carry no amount') },
+      { param: 'exit_events.3.match.min_amount', message: 'expected a non-negative amount in minor units' },
+      { param: 'exit_events.4.match.min_amount', message: 'expected an integer amount in minor units' },
+      { param: 'exit_events.5.match.currency', message: expect.stringContaining('ISO 4217') },
+      { param: 'exit_events.6.type', message: expect.any(String) },
+      { param: 'exit_events.7.match.currency', message: 'wallet_transaction.created events carry no currency' },
+    ]);
+    const tooMany = await api.request('POST', '/v1/sequences', { key, body: body(Array.from({ length: 11 }, () => USD_GOAL)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toMatchObject({ param: 'exit_events', message: 'at most 10 exit events' });
+
+    const created = await sequence(key, { ...body([{ type: 'invoice.finalized', match: { min_amount: 0 } }]) });
+    expect(created).toMatchObject({ version: 1, exit_events: [{ type: 'invoice.finalized', match: { currency: null, min_amount: 0 } }] });
+    const patch = (exitEvents: unknown) => api.request('PATCH', `/v1/sequences/${created.id}`, { key, body: { exit_events: exitEvents } });
+    expect((await patch([{ type: 'invoice.finalized', match: { min_amount: 0 } }])).body.version).toBe(1);
+    const edited = await patch([USD_GOAL]);
+    expect(edited.body).toMatchObject({ version: 2, exit_events: [{ type: 'payment.succeeded', match: { currency: 'USD', min_amount: 1000 } }] });
+    const versions = await api.runtime.db.sequenceVersion.findMany({ where: { sequenceId: created.id }, orderBy: { version: 'asc' } });
+    expect(versions.map((version) => version.exitEvents)).toEqual([[{ type: 'invoice.finalized', match: { currency: null, min_amount: 0 } }], edited.body.exit_events]);
+    expect((await patch([{ type: 'payment.succeeded', match: { min_amount: '1000' } }])).body.error).toMatchObject({ param: 'exit_events.0.match.min_amount' });
+    expect((await api.request('GET', `/v1/sequences/${created.id}`, { key })).body.exit_events).toEqual(edited.body.exit_events);
+  });
 });
