@@ -41,6 +41,7 @@ describe('customer export (the right of access)', () => {
   async function customerWithEverything() {
     const merchant = await setup('Export');
     const { call } = merchant;
+    expect((await call('PATCH', '/v1/settings', { support_email: 'help@export.example' })).status).toBe(200);
     const receiver = await startReceiver([200]);
     receivers.push(receiver);
     const endpoint = (await call('POST', '/v1/webhook_endpoints', { url: receiver.url, enabled_events: ['customer.created', 'payment.succeeded'] })).body;
@@ -80,7 +81,10 @@ describe('customer export (the right of access)', () => {
       return deliveries.length === 2 && deliveries.every((delivery: any) => delivery.status === 'succeeded') ? true : undefined;
     }, 30_000, 'the deliveries delivered');
     await eventually(async () => ((await call('GET', `/v1/customers/${customer.id}/enrollments`)).body.data[0]?.status === 'completed' ? true : undefined));
-    expect((await mailTo(email)).map((mail) => mail.subject)).toContain('Welcome aboard');
+    // The sequence email's footer carries the merchant's support address beside the unsubscribe link.
+    const welcome = (await mailTo(email)).find((mail) => mail.subject === 'Welcome aboard');
+    expect(welcome?.text).toMatch(/--\nQuestions\? help@export\.example\nUnsubscribe: http/);
+    expect(welcome?.html).toContain('<a href="mailto:help@export.example">help@export.example</a>');
     return { ...merchant, customer, subscription, coupon, invoice, payment, wallet, endpoint, sequence, email };
   }
 
