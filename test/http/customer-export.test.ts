@@ -46,7 +46,7 @@ describe('customer export (the right of access)', () => {
     receivers.push(receiver);
     const endpoint = (await call('POST', '/v1/webhook_endpoints', { url: receiver.url, enabled_events: ['customer.created', 'payment.succeeded'] })).body;
     const tag = `export-${randomUUID().slice(0, 8)}`;
-    const sequence = (await call('POST', '/v1/sequences', { name: 'Welcome', trigger_tag: tag, steps: [emailStep('Welcome aboard')] })).body;
+    const sequence = (await call('POST', '/v1/sequences', { name: 'Welcome', trigger_tag: tag, steps: [emailStep('Welcome aboard', '0s', { template: { subject: 'Welcome aboard', text: 'Welcome, {{ customer.name }}.', html: '<p>Welcome</p>' } })] })).body;
     const email = address('export');
     const created = await call('POST', '/v1/customers', {
       email,
@@ -84,7 +84,7 @@ describe('customer export (the right of access)', () => {
     // The sequence email's footer carries the merchant's support address beside the unsubscribe link.
     const welcome = (await mailTo(email)).find((mail) => mail.subject === 'Welcome aboard');
     expect(welcome?.text).toMatch(/--\nQuestions\? help@export\.example\nUnsubscribe: http/);
-    expect(welcome?.html).toContain('<a href="mailto:help@export.example">help@export.example</a>');
+    expect(welcome?.html).toContain('Questions? <a href="mailto:help@export.example">help@export.example</a> · <a href="http');
     return { ...merchant, customer, subscription, coupon, invoice, payment, wallet, endpoint, sequence, email };
   }
 
