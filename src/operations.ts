@@ -5,6 +5,7 @@ import { invoiceOperations } from './billing/invoices/invoice.routes.js';
 import { paymentOperations } from './billing/payments/payment.routes.js';
 import { subscriptionOperations } from './billing/subscriptions/subscription.routes.js';
 import { walletOperations } from './billing/wallets/wallet.routes.js';
+import { customerExportOperations } from './customers/customer-export.routes.js';
 import { customerOperations } from './customers/customer.routes.js';
 import { deletionOperations } from './deletions/deletion.routes.js';
 import { eventOperations } from './events/event.routes.js';
@@ -24,6 +25,7 @@ export const OPERATIONS = {
   ...healthOperations,
   ...customerOperations,
   ...deletionOperations,
+  ...customerExportOperations,
   ...paymentOperations,
   ...subscriptionOperations,
   ...invoiceOperations,

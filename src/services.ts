@@ -19,6 +19,8 @@ import { SubscriptionStore } from './billing/subscriptions/subscription.store.js
 import { WalletService } from './billing/wallets/wallet.service.js';
 import { WalletStore } from './billing/wallets/wallet.store.js';
 import { ltvRollupSettings, publicBaseUrl, renderSettings, secretBox, smsProviderName, suppressionHashKeys, temporalUiUrl, unsubscribeSigningKeys, type Config } from './config.js';
+import { CustomerExportService } from './customers/customer-export.service.js';
+import { CustomerExportStore } from './customers/customer-export.store.js';
 import { CustomerService } from './customers/customer.service.js';
 import { CustomerStore } from './customers/customer.store.js';
 import type { Db, SqlPool } from './db.js';
@@ -108,6 +110,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
     webhooks: new WebhookStore(db),
     stats: new StatsStore(db),
     analytics: new AnalyticsStore(db),
+    customerExports: new CustomerExportStore({ pool, suppressionMatch: (address) => suppressionStore.hashesAddress(address) }),
   };
   const ledgers = createBillingLedgers(stores);
   const customers = new CustomerService({ db, store: stores.customers, logger });
@@ -143,6 +146,7 @@ export function createServices({ db, pool, temporal, config, logger, clock = sys
   const services = {
     merchants: new MerchantService({ db, keyCacheMs: config.API_KEY_CACHE_MS, logger }),
     customers,
+    customerExports: new CustomerExportService({ store: stores.customerExports }),
     payments: new PaymentService({ db, customers, store: stores.payments, invoices: stores.invoices, creditNotes: stores.creditNotes }),
     subscriptions: new SubscriptionService({ db, customers, store: stores.subscriptions, ledger: ledgers.subscriptions, invoices: ledgers.invoices }),
     invoices: new InvoiceService({ db, customers, store: stores.invoices, ledger: ledgers.invoices }),

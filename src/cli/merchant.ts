@@ -7,17 +7,17 @@ import { MerchantService } from '../merchants/merchant.service.js';
 import { CommandError, commandDatabaseUrl, type Command } from './command.js';
 
 const SETTINGS_USAGE =
-  'usage: merchant settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]';
+  'usage: merchant settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>] [support_email=<address|none>]';
 const ENVIRONMENTS = ['sandbox', 'live'] as const;
 
-/** `key=value` arguments as the settings body the API takes (`none` clears the notification address). */
+/** `key=value` arguments as the settings body the API takes (`none` clears the notification or support address). */
 function settingsBody(assignments: string[]): UpdateSettingsBody {
   const fields: Record<string, string | null> = {};
   for (const assignment of assignments) {
     const [key, ...rest] = assignment.split('=');
     if (!key || rest.length === 0) throw new CommandError(SETTINGS_USAGE);
     const value = rest.join('=');
-    fields[key] = key === 'notification_email' && value === 'none' ? null : value;
+    fields[key] = (key === 'notification_email' || key === 'support_email') && value === 'none' ? null : value;
   }
   const parsed = UpdateSettingsBody.safeParse(fields);
   if (!parsed.success) throw new CommandError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('\n'));
@@ -47,7 +47,8 @@ function settingsArguments(args: string[]): { environments: ('sandbox' | 'live')
 function formatSettings(settings: SettingsObject): string {
   return (
     `environment         ${settings.environment}\nname                ${settings.name}\n` +
-    `notification_email  ${settings.notification_email ?? 'none'}\ntimezone            ${settings.timezone}`
+    `notification_email  ${settings.notification_email ?? 'none'}\ntimezone            ${settings.timezone}\n` +
+    `support_email       ${settings.support_email ?? 'none'}`
   );
 }
 
@@ -107,7 +108,7 @@ export const merchantCommand: Command = {
     { args: 'create <name> [sandbox|live]', does: 'make a merchant and print its first API key (shown once)' },
     { args: 'issue-key <merchant id> <sandbox|live>', does: 'print a new API key of the merchant (shown once)' },
     { args: 'revoke-key <key id>', does: 'revoke an API key' },
-    { args: 'settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>]', does: 'show the settings of one environment (both without --environment), or change them' },
+    { args: 'settings <merchant id> [--environment sandbox|live] [notification_email=<address|none>] [timezone=<IANA zone>] [name=<name>] [support_email=<address|none>]', does: 'show the settings of one environment (both without --environment), or change them' },
   ],
   run,
 };

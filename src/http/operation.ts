@@ -38,6 +38,19 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/**
+ * A reply written while it is produced (a customer's export): the status and headers, then the
+ * body's text piece by piece. An error after the first piece cuts the connection, so a client
+ * never takes a partial body for a whole one.
+ */
+export interface StreamedReply {
+  status: number;
+  headers?: Record<string, string>;
+  chunks: AsyncIterable<string>;
+  /** Frees what the chunks hold (a database snapshot) when they are not read to the end. */
+  close?(): Promise<void>;
+}
+
 export interface Operation<
   Deps = never,
   ParamsSchema extends z.ZodType | undefined = z.ZodType | undefined,
@@ -68,6 +81,12 @@ export interface Operation<
   ): Promise<Result>;
   /** How a result is answered; default: the operation's only 2xx status, the result as body. */
   reply?(result: Result): Reply;
+  /**
+   * The result is streamed instead (the documented response schema describes the whole body). A
+   * streamed body is not stored for Idempotency-Key replays: the key is released before the
+   * first byte, so a retry with it runs the (read-only) operation again.
+   */
+  stream?(result: Result): StreamedReply;
 }
 
 /**

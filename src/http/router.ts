@@ -6,7 +6,7 @@ import { toFieldErrors, unstorableStrings } from '../lib/validation.js';
 import type { AuthenticatedKey } from '../lib/scope.js';
 import { requestIdOf } from './context.js';
 import { IdempotencyKeyTakenOver, REPLAYED_HEADER, idempotencyClaimOf } from './idempotency.js';
-import { defaultReply, type AnyOperation, type HttpMethod, type OperationList } from './operation.js';
+import { defaultReply, type AnyOperation, type HttpMethod, type OperationList, type StreamedReply } from './operation.js';
 
 /** `/v1/customers/{id}` → `/customers/:id` below a mount point. */
 function expressPath(path: string, mountPoint: string): string {
@@ -96,10 +96,56 @@ function handlerFor(operation: AnyOperation, deps: unknown): RequestHandler {
       res.set(REPLAYED_HEADER, 'true').status(answer.status).json(answer.body);
       return;
     }
+    if (operation.stream) {
+      await claim?.release();
+      await writeStreamed(res, operation.stream(result));
+      return;
+    }
     const reply = defaultReply(operation, result);
     if (reply.headers) res.set(reply.headers);
     res.status(reply.status).json(reply.body);
   };
+}
+
+/** Resolves once the response can take more, or is gone (the client went away). */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes a streamed reply with backpressure: the next piece is asked for only once the socket
+ * took the last one. An error before the first piece is answered as any error; after it, the
+ * connection is destroyed without the rest (a chunked body without its last chunk), and the
+ * error goes on to the error handler, which logs it.
+ */
+async function writeStreamed(res: Response, reply: StreamedReply): Promise<void> {
+  const chunks = reply.chunks[Symbol.asyncIterator]();
+  let gone = false;
+  res.once('close', () => (gone = true));
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) break;
+      if (gone || res.destroyed) return;
+      if (!res.headersSent) res.status(reply.status).set({ 'Content-Type': 'application/json; charset=utf-8', ...reply.headers });
+      if (!res.write(next.value)) await drained(res);
+    }
+    res.end();
+  } catch (error) {
+    if (res.headersSent) res.destroy();
+    throw error;
+  } finally {
+    await chunks.return?.();
+    await reply.close?.();
+  }
 }
 
 function allowedMethods(methods: HttpMethod[]): string {

@@ -20,7 +20,7 @@ export async function findSettings(db: Db | DbTx, scope: Scope): Promise<Merchan
 export async function writeSettings(
   tx: DbTx,
   scope: Scope,
-  data: Partial<Pick<MerchantSettings, 'name' | 'notificationEmail' | 'timezone'>>,
+  data: Partial<Pick<MerchantSettings, 'name' | 'notificationEmail' | 'timezone' | 'supportEmail'>>,
 ): Promise<MerchantSettings> {
   const { count } = await tx.merchantSettings.updateMany({ where: key(scope), data });
   if (count === 0) throw new NotFoundError('merchant', scope.merchantId);

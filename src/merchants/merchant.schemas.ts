@@ -13,6 +13,11 @@ export const SettingsObject = z
         "Where the service emails you about this environment: a customer deletion that needs action, a webhook endpoint that starts failing, the nightly LTV digest.",
     }),
     timezone: z.string().meta({ description: 'Your time zone in this environment: send windows of customers without one of their own, digest dates.' }),
+    support_email: z.string().nullable().meta({
+      description:
+        'Where your customers write with questions: shown on every receipt and refund notice, and their Reply-To. ' +
+        'null: the emails ask customers to contact you by name, without an address.',
+    }),
   })
   .meta({ id: 'Settings' });
 export type SettingsObject = z.infer<typeof SettingsObject>;
@@ -22,6 +27,10 @@ export const UpdateSettingsBody = z
     name: z.string().trim().min(1).max(200).optional().meta({ pattern: NOT_BLANK_PATTERN }),
     notification_email: Email.nullish().meta({ description: 'null stops notifications.' }),
     timezone: TimeZone.optional(),
+    support_email: Email.nullish().meta({ description: 'null removes the address from customer emails.' }),
   })
-  .meta({ id: 'UpdateSettingsBody', example: { name: 'Acme', notification_email: 'ops@example.com', timezone: 'Europe/Paris' } });
+  .meta({
+    id: 'UpdateSettingsBody',
+    example: { name: 'Acme', notification_email: 'ops@example.com', timezone: 'Europe/Paris', support_email: 'help@example.com' },
+  });
 export type UpdateSettingsBody = z.output<typeof UpdateSettingsBody>;

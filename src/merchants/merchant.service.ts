@@ -93,6 +93,7 @@ export class MerchantService {
         ...(body.name !== undefined && { name: body.name }),
         ...(body.notification_email !== undefined && { notificationEmail: body.notification_email }),
         ...(body.timezone !== undefined && { timezone: body.timezone }),
+        ...(body.support_email !== undefined && { supportEmail: body.support_email }),
       });
       const result = serializeSettings(settings);
       await write?.commitReply?.(tx, result);
@@ -152,5 +153,6 @@ function serializeSettings(settings: MerchantSettings): SettingsObject {
     name: settings.name,
     notification_email: settings.notificationEmail,
     timezone: settings.timezone,
+    support_email: settings.supportEmail,
   };
 }

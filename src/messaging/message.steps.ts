@@ -6,7 +6,16 @@ import type { Clock } from '../lib/clock.js';
 import { mapWithConcurrency } from '../lib/concurrency.js';
 import type { EmailContent, MessageService } from './message.service.js';
 import type { ClaimedMessage, MessageStore, Unsent } from './message.store.js';
-import { notificationEmail, receiptEmail, refundEmail, type Email, type NotificationData, type PaymentSnapshot, type RefundSnapshot } from './transactional.js';
+import {
+  customerEmailHeaders,
+  notificationEmail,
+  receiptEmail,
+  refundEmail,
+  type Email,
+  type NotificationData,
+  type PaymentSnapshot,
+  type RefundSnapshot,
+} from './transactional.js';
 
 export interface MessageStepsDeps {
   store: MessageStore;
@@ -84,6 +93,7 @@ export class MessageSteps {
     const data = message.data as { payment?: PaymentSnapshot; refund?: RefundSnapshot; date?: string } & Partial<NotificationData>;
     let email: Email;
     let to: string | null;
+    let headers: Record<string, string> | undefined;
     try {
       if (message.kind === 'digest') {
         to = settings.notificationEmail;
@@ -99,14 +109,17 @@ export class MessageSteps {
         to = customer.email;
         if (!to) return { skip: 'no email address' };
         const reader = { name: customer.name, timeZone: customer.timezone ?? settings.timezone };
+        const sender = { name: settings.name, supportEmail: settings.supportEmail };
+        const paidFor = await this.deps.store.paidFor(message, data.payment!);
         email =
           message.kind === 'receipt'
-            ? receiptEmail(data.payment!, settings.name, reader)
-            : refundEmail(data.payment!, data.refund!, settings.name, reader);
+            ? receiptEmail(data.payment!, sender, reader, paidFor)
+            : refundEmail(data.payment!, data.refund!, sender, reader, paidFor);
+        headers = customerEmailHeaders(sender);
       }
     } catch (error) {
       return { error: `could not be composed: ${(error as Error).message}` };
     }
-    return { channel: 'email', to, ...email };
+    return { channel: 'email', to, ...email, ...(headers && { headers }) };
   }
 }

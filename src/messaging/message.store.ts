@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import { paginate, type Page, type PaginationQuery } from '../lib/pagination.js';
 import type { Channel, OptOutObject } from './message.schemas.js';
+import type { PaidFor, PaymentSnapshot } from './transactional.js';
 
 /** What one provider call came to. `retry`: certainly not sent, and may be tried again. */
 export type SendResult =
@@ -88,6 +89,35 @@ export class MessageStore {
   /** The customer a message or a link is for, whatever its merchant. */
   async findCustomer(customerId: string, db: Db | DbTx = this.db): Promise<Customer | null> {
     return db.customer.findUnique({ where: { id: customerId } });
+  }
+
+  /**
+   * What a payment paid for, from the object its source names in the message's own tenant (a
+   * source id of another merchant's or environment's finds nothing): an invoice's number and
+   * lines; a subscription's plan, or the plan of the subscription an invoice bills.
+   */
+  async paidFor(tenant: Pick<ClaimedMessage, 'merchantId' | 'environment'>, payment: Pick<PaymentSnapshot, 'source' | 'source_id'>): Promise<PaidFor | undefined> {
+    if (!payment.source_id || (payment.source !== 'invoice' && payment.source !== 'subscription')) return undefined;
+    const where = { id: payment.source_id, merchantId: tenant.merchantId, environment: tenant.environment };
+    if (payment.source === 'subscription') {
+      const subscription = await this.db.subscription.findFirst({ where, select: { planCode: true, interval: true } });
+      if (subscription) return { plan: { code: subscription.planCode, interval: subscription.interval } };
+    }
+    const invoice = await this.db.invoice.findFirst({
+      where,
+      select: { id: true, number: true, currency: true, lines: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], include: { subscription: true } } },
+    });
+    if (!invoice) return undefined;
+    const plan = invoice.lines.find((line) => line.subscription)?.subscription;
+    if (payment.source === 'subscription' && plan) return { plan: { code: plan.planCode, interval: plan.interval } };
+    return {
+      invoice: {
+        id: invoice.id,
+        number: invoice.number,
+        currency: invoice.currency,
+        lines: invoice.lines.map((line) => ({ description: line.description, quantity: line.quantity, amount: line.amount })),
+      },
+    };
   }
 
   /** The settings of each environment of a merchant: a message reads its own environment's. */

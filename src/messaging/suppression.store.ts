@@ -65,6 +65,11 @@ export class SuppressionStore {
         AND sup.address_hash IN (${Prisma.join(this.keys.map((key) => this.hash(ref.address, key)))}))`;
   }
 
+  /** SQL boolean on a row `sup` of the list: it hashes this address under one of the keys (a customer's export). */
+  hashesAddress(address: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`sup.address_hash IN (${Prisma.join(this.keys.map((key) => this.hash(address, key)))})`;
+  }
+
   /** Puts an address on the list (nothing for no address; repeating it adds nothing). */
   async suppress(tx: DbTx, scope: Scope, channel: Channel, address: string | null, source: SuppressionSource): Promise<void> {
     if (!address) return;

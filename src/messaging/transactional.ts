@@ -41,11 +41,24 @@ const SOURCE_LABELS: Record<string, string> = {
   invoice: 'Invoice',
   subscription: 'Subscription',
   checkout: 'Checkout',
-  api: 'Payment',
 };
 
+const INTERVALS: Record<string, string> = { month: 'monthly', year: 'yearly' };
+
+/** What a payment paid for, read from its source object (the invoice, the subscription) when it names one. */
+export type PaidFor =
+  | { invoice: { id: string; number: string | null; currency: string; lines: { description: string; quantity: number; amount: bigint }[] } }
+  | { plan: { code: string; interval: string } };
+
+/** Who the customer's email is from: the merchant's name and where customers write to it. */
+export interface Sender {
+  name: string;
+  /** The merchant's `support_email`; without one the emails name the merchant only. */
+  supportEmail: string | null;
+}
+
 /** An amount in minor units as its currency writes it (€12.50, ¥1,200, 1.234 BHD), exactly: no float on the way. */
-export function formatMoney(amount: number, currency: string): string {
+export function formatMoney(amount: number | bigint, currency: string): string {
   const decimal = minorUnitsToDecimal(BigInt(amount), currency);
   // Intl formats a decimal string exactly (ECMA-402 NumberFormat v3).
   return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(decimal as unknown as number);
@@ -93,34 +106,70 @@ export interface Reader {
   timeZone: string;
 }
 
-export function receiptEmail(payment: PaymentSnapshot, merchantName: string, reader: Reader): Email {
+/**
+ * What a payment paid for, in words a customer recognises: the merchant's description, else its
+ * source (the invoice's number, the subscription's plan), else the kind of source and its id, else
+ * a payment to the merchant by name; never a bare "Payment".
+ */
+export function paidForLabel(payment: PaymentSnapshot, sender: Sender, paidFor?: PaidFor): string {
+  if (payment.source_description) return payment.source_description;
+  if (paidFor && 'invoice' in paidFor) return `Invoice ${paidFor.invoice.number ?? paidFor.invoice.id}`;
+  if (paidFor && 'plan' in paidFor) return `The ${paidFor.plan.code} plan, billed ${INTERVALS[paidFor.plan.interval] ?? paidFor.plan.interval}`;
+  const label = SOURCE_LABELS[payment.source];
+  if (label) return payment.source_id ? `${label} ${payment.source_id}` : label;
+  return `A payment to ${sender.name}`;
+}
+
+/** The invoice's lines, one row each, for a payment of an invoice. */
+function invoiceRows(paidFor?: PaidFor): [string, string][] {
+  if (!paidFor || !('invoice' in paidFor)) return [];
+  const { lines, currency } = paidFor.invoice;
+  return lines.map((line) => [line.quantity === 1 ? line.description : `${line.description} \u00d7 ${line.quantity}`, formatMoney(line.amount, currency)]);
+}
+
+/** The last paragraph of every email to a customer: where to write with a question. */
+export function supportLine(sender: Sender): string {
+  return sender.supportEmail
+    ? `Questions? Write to ${sender.name} at ${sender.supportEmail}.`
+    : `Questions? Contact ${sender.name}.`;
+}
+
+/** Headers of an email to a customer: replies go to the merchant's support address. */
+export function customerEmailHeaders(sender: Sender): Record<string, string> | undefined {
+  return sender.supportEmail ? { 'Reply-To': sender.supportEmail } : undefined;
+}
+
+export function receiptEmail(payment: PaymentSnapshot, sender: Sender, reader: Reader, paidFor?: PaidFor): Email {
   const amount = formatMoney(payment.amount, payment.currency);
   return email(
-    `Receipt from ${merchantName}: ${amount}`,
-    `Receipt from ${merchantName}`,
+    `Receipt from ${sender.name}: ${amount}`,
+    `Receipt from ${sender.name}`,
     `${reader.name ? `Hi ${reader.name}, thank you` : 'Thank you'} for your payment.`,
     [
       ['Amount paid', amount],
-      ['Paid for', payment.source_description ?? SOURCE_LABELS[payment.source] ?? 'Payment'],
+      ['Paid for', paidForLabel(payment, sender, paidFor)],
+      ...invoiceRows(paidFor),
       ['Date', formatDateTime(payment.paid_at ?? payment.created, reader.timeZone)],
       ['Receipt number', payment.id],
     ],
+    supportLine(sender),
   );
 }
 
-export function refundEmail(payment: PaymentSnapshot, refund: RefundSnapshot, merchantName: string, reader: Reader): Email {
+export function refundEmail(payment: PaymentSnapshot, refund: RefundSnapshot, sender: Sender, reader: Reader, paidFor?: PaidFor): Email {
   const amount = formatMoney(refund.amount, payment.currency);
   return email(
-    `Refund from ${merchantName}: ${amount}`,
-    `Refund from ${merchantName}`,
+    `Refund from ${sender.name}: ${amount}`,
+    `Refund from ${sender.name}`,
     `${reader.name ? `Hi ${reader.name}, we` : 'We'} have refunded ${amount} of your payment. It can take a few days to reach your account.`,
     [
       ['Amount refunded', amount],
-      ['Original payment', `${formatMoney(payment.amount, payment.currency)} (${payment.source_description ?? SOURCE_LABELS[payment.source] ?? 'Payment'})`],
+      ['Original payment', `${formatMoney(payment.amount, payment.currency)} (${paidForLabel(payment, sender, paidFor)})`],
       ...(refund.reason ? ([['Reason', refund.reason]] as [string, string][]) : []),
       ['Date', formatDateTime(refund.created, reader.timeZone)],
       ['Refund number', refund.id],
     ],
+    supportLine(sender),
   );
 }
 

@@ -250,7 +250,7 @@ export class SequenceEnrollmentStore {
         e.started_at AS "startedAt", e.next_send_at AS "nextSendAt", e.exit_reason AS "exitReason", e.merchant_id AS "merchantId",
         e.environment::text AS environment, e.sequence_id AS "sequenceId", e.version, v.steps,
         c.id AS "customerId", c.name, c.email, c.phone, c.metadata, c.tags, c.timezone,
-        ms.name AS "merchantName", ms.timezone AS "merchantTimezone"
+        ms.name AS "merchantName", ms.timezone AS "merchantTimezone", ms.support_email AS "merchantSupportEmail"
       FROM sequence_enrollments e
       JOIN sequence_versions v ON v.sequence_id = e.sequence_id AND v.version = e.version
       JOIN customers c ON c.id = e.customer_id

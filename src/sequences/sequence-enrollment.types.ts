@@ -25,6 +25,7 @@ export interface StepRun {
   timezone: string | null;
   merchantName: string;
   merchantTimezone: string;
+  merchantSupportEmail: string | null;
 }
 
 /** One due step of an enrolment: the workflow's input, its message's key. */

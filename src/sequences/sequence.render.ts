@@ -25,8 +25,11 @@ export type RenderedStep =
 export type TemplateCustomer = Pick<Customer, 'id' | 'name' | 'email' | 'phone' | 'metadata' | 'tags' | 'timezone'>;
 export type TemplateContext = ReturnType<typeof templateContext>;
 
-/** What templates may read: the customer's name, email, phone, metadata and tags, and the merchant's name. */
-export function templateContext(customer: TemplateCustomer, merchant: { name: string }) {
+/**
+ * What templates may read: the customer's name, email, phone, metadata and tags, and the
+ * merchant's name and support address (null when it has none, or in a preview without one).
+ */
+export function templateContext(customer: TemplateCustomer, merchant: { name: string; supportEmail?: string | null }) {
   return {
     customer: {
       id: customer.id,
@@ -38,7 +41,7 @@ export function templateContext(customer: TemplateCustomer, merchant: { name: st
       tags: customer.tags,
       timezone: customer.timezone,
     },
-    merchant: { name: merchant.name },
+    merchant: { name: merchant.name, support_email: merchant.supportEmail ?? null },
   };
 }
 
@@ -170,11 +173,16 @@ function renderStep(
   const subject = render('subject', variables).replace(/\s+/g, ' ').trim();
   let html = templates.html ? render('html', variables) : undefined;
   let text = templates.text ? render('text', variables) : undefined;
+  // The footer beside the link gives the merchant's support address, when it has one.
+  const support = job.context.merchant.support_email;
   if (html !== undefined && !mentions(templates.html, 'unsubscribe_url')) {
-    const footer = `<p style="font-size:12px;color:#666"><a href="${escapeHtml(unsubscribeUrl)}">Unsubscribe</a></p>`;
+    const contact = support ? `Questions? <a href="mailto:${escapeHtml(support)}">${escapeHtml(support)}</a> · ` : '';
+    const footer = `<p style="font-size:12px;color:#666">${contact}<a href="${escapeHtml(unsubscribeUrl)}">Unsubscribe</a></p>`;
     html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${footer}</body>`) : `${html}\n${footer}`;
   }
-  if (text !== undefined && !mentions(templates.text, 'unsubscribe_url')) text = `${text.trimEnd()}\n\n--\nUnsubscribe: ${unsubscribeUrl}\n`;
+  if (text !== undefined && !mentions(templates.text, 'unsubscribe_url')) {
+    text = `${text.trimEnd()}\n\n--\n${support ? `Questions? ${support}\n` : ''}Unsubscribe: ${unsubscribeUrl}\n`;
+  }
   html = checked(html === undefined ? 'text' : 'html', html ?? textToHtml(text!), maxPartBytes);
   text = checked(text === undefined ? 'html' : 'text', text ?? htmlToText(html), maxPartBytes);
   return { channel: 'email', subject, html, text };

@@ -158,7 +158,7 @@ export class SequenceSteps {
   private async render(run: StepRun, step: SequenceStep): Promise<Rendered> {
     const unsubscribeUrl = this.deps.messages.unsubscribeUrl(run.customerId, 'email');
     const customer = { ...run, id: run.customerId, tags: run.tags ?? [], metadata: run.metadata as Prisma.JsonValue };
-    const outcome = await this.deps.renderer.budget().render(step, templateContext(customer, { name: run.merchantName }), unsubscribeUrl);
+    const outcome = await this.deps.renderer.budget().render(step, templateContext(customer, { name: run.merchantName, supportEmail: run.merchantSupportEmail }), unsubscribeUrl);
     if (outcome.ok) return { content: toContent(outcome.rendered, '', unsubscribeUrl) };
     return { error: outcome.errors.map((error) => error.message).join('; ') };
   }

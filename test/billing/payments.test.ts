@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/harness.js';
+import { eventually, startTestApi, type TestApi } from '../support/harness.js';
+import { address, mailTo, type CaughtEmail } from '../support/messaging.js';
 
 describe('payments', () => {
   let api: TestApi;
@@ -190,5 +191,70 @@ describe('payments', () => {
     expect(foreign.body.error.param).toBe('customer_id');
     const live = await api.request('GET', `/v1/payments/${payment.id}`, { key: a.liveKey });
     expect(live.status).toBe(404);
+  });
+  /** The customer's emails once `count` arrived, by subject. */
+  async function mailOf(to: string, count: number): Promise<CaughtEmail[]> {
+    return eventually(async () => {
+      const mail = await mailTo(to);
+      return mail.length >= count ? mail : undefined;
+    }, 30_000, `${count} emails to ${to}`);
+  }
+
+  it('says on a receipt what was paid for, from its source, and gives the merchant support address', async () => {
+    const { call } = await setup('Receipts shop');
+    expect((await call('PATCH', '/v1/settings', { support_email: 'help@shop.example' })).body).toMatchObject({ support_email: 'help@shop.example' });
+    const email = address('receipt');
+    const { body: customer } = await call('POST', '/v1/customers', { email, name: 'Rita', currency: 'USD' });
+    const { body: draft } = await call('POST', '/v1/invoices', {
+      customer_id: customer.id,
+      currency: 'USD',
+      lines: [
+        { description: 'Seats', quantity: 3, unit_amount: 400 },
+        { description: 'Onboarding call', unit_amount: 2500 },
+      ],
+    });
+    const { body: invoice } = await call('POST', `/v1/invoices/${draft.id}/finalize`);
+    const { body: subscription } = await call('POST', '/v1/subscriptions', { customer_id: customer.id, plan_code: 'pro', amount: 4900, currency: 'USD' });
+    const paid = async (extra: object) =>
+      (await call('POST', '/v1/payments', { customer_id: customer.id, amount: 1000, currency: 'USD', status: 'succeeded', ...extra })).body;
+    const byInvoice = await paid({ amount: invoice.total, source: 'invoice', source_id: invoice.id });
+    await paid({ source: 'subscription', source_id: subscription.id });
+    await paid({});
+    expect((await call('POST', `/v1/payments/${byInvoice.id}/refunds`, { amount: 400 })).status).toBe(201);
+
+    const mail = await mailOf(email, 4);
+    const receipt = (text: string) => mail.find((m) => m.subject.startsWith('Receipt') && m.text.includes(text));
+    const ofInvoice = receipt(`Paid for: Invoice ${invoice.number}`);
+    expect(ofInvoice?.text).toContain('Seats \u00d7 3: $12.00');
+    expect(ofInvoice?.text).toContain('Onboarding call: $25.00');
+    expect(ofInvoice?.html).toContain(`Invoice ${invoice.number}`);
+    expect(receipt('Paid for: The pro plan, billed monthly')).toBeDefined();
+    expect(receipt('Paid for: A payment to Receipts shop')).toBeDefined();
+    expect(mail.some((m) => /Paid for: Payment\b/.test(m.text))).toBe(false);
+    const notice = mail.find((m) => m.subject.startsWith('Refund'));
+    expect(notice?.text).toContain(`Original payment: $37.00 (Invoice ${invoice.number})`);
+    // The support address on every one of them, and replies go there.
+    expect(mail).toHaveLength(4);
+    for (const sent of mail) {
+      expect(sent.text).toContain('Questions? Write to Receipts shop at help@shop.example.');
+      expect(sent.html).toContain('help@shop.example');
+      expect(sent.headers['reply-to']).toBe('help@shop.example');
+    }
+  });
+
+  it("names the merchant when it has no support address, and never shows another tenant's invoice", async () => {
+    const owner = await setup('Invoice owner');
+    const { body: draft } = await owner.call('POST', '/v1/invoices', { customer_id: owner.customer.id, currency: 'USD', lines: [{ description: 'Secret work', unit_amount: 999 }] });
+    const { body: invoice } = await owner.call('POST', `/v1/invoices/${draft.id}/finalize`);
+    const { call } = await setup('Plain shop');
+    const email = address('plain');
+    const { body: customer } = await call('POST', '/v1/customers', { email, currency: 'USD' });
+    await call('POST', '/v1/payments', { customer_id: customer.id, amount: 999, currency: 'USD', status: 'succeeded', source: 'invoice', source_id: invoice.id });
+    const [receipt] = await mailOf(email, 1);
+    expect(receipt!.text).toContain(`Paid for: Invoice ${invoice.id}`);
+    expect(receipt!.text).not.toContain('Secret work');
+    expect(receipt!.text).not.toContain(invoice.number);
+    expect(receipt!.text).toContain('Questions? Contact Plain shop.');
+    expect(receipt!.headers['reply-to']).toBeUndefined();
   });
 });

@@ -18,8 +18,10 @@ describe.concurrent('merchant CLI: settings', () => {
 
   it('sets the notification address and time zone of both environments the API then shows, and clears the address with none', async () => {
     const { merchantId, sandboxKey, liveKey } = await api.merchant('CLI settings');
-    const { stdout } = await cli('settings', merchantId, 'notification_email=ops@cli.test', 'timezone=America/Chicago');
+    const { stdout } = await cli('settings', merchantId, 'notification_email=ops@cli.test', 'timezone=America/Chicago', 'support_email=help@cli.test');
     expect(stdout).toContain('notification_email  ops@cli.test');
+    expect(stdout).toContain('support_email       help@cli.test');
+    expect((await api.request('GET', '/v1/settings', { key: liveKey })).body.support_email).toBe('help@cli.test');
     expect(stdout).toContain('timezone            America/Chicago');
     expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body).toMatchObject({
       notification_email: 'ops@cli.test',
@@ -27,8 +29,9 @@ describe.concurrent('merchant CLI: settings', () => {
     });
     expect((await api.request('GET', '/v1/settings', { key: liveKey })).body).toMatchObject({ notification_email: 'ops@cli.test', timezone: 'America/Chicago' });
     expect((await cli('settings', merchantId)).stdout).toContain('ops@cli.test');
-    await cli('settings', merchantId, 'notification_email=none');
+    await cli('settings', merchantId, 'notification_email=none', 'support_email=none');
     expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.notification_email).toBeNull();
+    expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.support_email).toBeNull();
   });
 
   it('sets one environment with --environment, leaving the other as it was', async () => {

@@ -209,6 +209,7 @@ describe('sequences, settings and opt-outs over HTTP', () => {
       name: 'Settings',
       notification_email: null,
       timezone: 'UTC',
+      support_email: null,
     });
     const changed = await api.request('PATCH', '/v1/settings', {
       key: sandboxKey,
@@ -223,6 +224,7 @@ describe('sequences, settings and opt-outs over HTTP', () => {
       name: 'Settings',
       notification_email: null,
       timezone: 'UTC',
+      support_email: null,
     });
     await api.request('PATCH', '/v1/settings', { key: liveKey, body: { notification_email: 'live-ops@settings.test' } });
     expect((await api.request('GET', '/v1/settings', { key: sandboxKey })).body.notification_email).toBe('ops@settings.test');
